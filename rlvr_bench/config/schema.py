@@ -163,7 +163,8 @@ class TrainerConfig:
 class RewardConfig:
     """Verifiable reward(s) from the registry (rlvr_bench.rewards)."""
 
-    name: str = opt("math", "reward function name in the registry")
+    name: str = opt("auto", "reward function name in the registry; auto = code tests for rows whose answer is "
+                    "a code test spec, math answer equivalence for the others")
     weights: dict[str, float] = opt(help="weighted sum of several rewards, e.g. {math: 1.0, format: 0.1}",
                                     factory=dict)
     timeout: float = opt(5.0, "hard per-call timeout in seconds (scored 0.0 when exceeded)", gt=0.0)

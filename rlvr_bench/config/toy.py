@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 # Names of the task families in rlvr_bench.data.toy (kept here so the config stays import-free).
-TOY_FAMILIES = ("addsub", "muladd")
+TOY_FAMILIES = ("addsub", "muladd", "code")
 
 
 @dataclass
@@ -40,13 +40,14 @@ class ToyTaskConfig:
     """Which problems exist and how the train/test splits are drawn."""
 
     families: list[str] = opt(
-        help="task families in the splits: addsub = +/- chains, muladd = a*b +/- c",
-        factory=lambda: ["addsub", "muladd"],
+        help="task families in the splits: addsub = +/- chains, muladd = a*b +/- c, "
+        "code = write f(x)=a*x+b as Python from f(0), f(1) (hidden tests)",
+        factory=lambda: ["addsub", "muladd", "code"],
         choices=list(TOY_FAMILIES),
     )
     family_weights: list[float] = opt(
         help="share of each family (same order as families) in the train and test splits",
-        factory=lambda: [0.7, 0.3],
+        factory=lambda: [0.55, 0.25, 0.2],
         ge=0.0,
     )
     seed: int = opt(0, "which problems are drawn (the train/test partition itself is seed-free)", ge=0)
@@ -62,6 +63,9 @@ class ToyTaskConfig:
     muladd_max_factor: int = opt(9, "muladd: a and b are drawn from 2..max_factor (difficulty)", ge=2, le=20)
     muladd_min_addend: int = opt(1, "muladd: c is drawn from min_addend..max_addend", ge=1)
     muladd_max_addend: int = opt(9, "muladd: c is drawn from min_addend..max_addend", ge=1, le=999)
+    code_min_slope: int = opt(-9, "code: the slope a is drawn from min_slope..max_slope, never 0", ge=-99, le=99)
+    code_max_slope: int = opt(20, "code: the slope a is drawn from min_slope..max_slope, never 0", ge=-99, le=99)
+    code_max_intercept: int = opt(49, "code: the intercept b = f(0) is drawn from 0..max_intercept", ge=0, le=999)
 
 
 @dataclass
@@ -123,6 +127,13 @@ class ToyErrorConfig:
         factory=lambda: ["muladd"],
         choices=list(TOY_FAMILIES),
     )
+    code_sign_error_prob: float = opt(
+        0.85, "code: probability a decreasing function's slope is written with the wrong sign (f0-f1)",
+        ge=0.0, le=1.0,
+    )
+    code_syntax_prob: float = opt(0.1, "code: probability of writing '18x' for '18*x' (SyntaxError)", ge=0.0, le=1.0)
+    code_name_prob: float = opt(0.05, "code: probability of the variable 'n' for 'x' (NameError)", ge=0.0, le=1.0)
+    code_unfenced_prob: float = opt(0.05, "code: probability the function has no ``` fence (no code)", ge=0.0, le=1.0)
 
 
 @dataclass
@@ -133,7 +144,7 @@ class ToyBaseConfig:
     errors: ToyErrorConfig = opt(help="error model of the base's training traces", factory=ToyErrorConfig)
     family_weights: list[float] = opt(
         help="share of each task family (tasks.families order) in the base's training stream",
-        factory=lambda: [0.85, 0.15],
+        factory=lambda: [0.65, 0.13, 0.22],
         ge=0.0,
     )
 
@@ -149,7 +160,7 @@ class ToyTeacherConfig:
     train: ToyTrainConfig = opt(help="optimisation of the teacher (starts from the base)", factory=_teacher_train)
     family_weights: list[float] = opt(
         help="share of each task family (tasks.families order) in the teacher's clean training stream",
-        factory=lambda: [0.6, 0.4],
+        factory=lambda: [0.45, 0.3, 0.25],
         ge=0.0,
     )
 

@@ -388,3 +388,7 @@ def noisy_solution(prob: ToyProblem, rng: random.Random, errors: ToyErrorConfig 
         parts.append(f"{left}{s.op}{s.right}={result}")
         carried = result
     return ",".join(parts) + " " + boxed(carried)
+
+
+# the code family lives in its own module; importing it registers it after the math families
+from rlvr_bench.data import toy_code as _toy_code  # noqa: E402,F401

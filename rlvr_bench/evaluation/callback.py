@@ -41,7 +41,7 @@ class PassAtKCallback(TrainerCallback):
 
     def __init__(self, run_dir: str | Path, benchmarks: Sequence[Any], *, n: int = 64,
                  ks: Sequence[int] | None = None, seeds: Sequence[int] = (0,), decoding: Decoding | None = None,
-                 template: str = "toy", limit: int | None = None, reward: str = "math", at_start: bool = True,
+                 template: str = "toy", limit: int | None = None, reward: str = "auto", at_start: bool = True,
                  batch_size: int = 1024, log_fn: Callable[[dict[str, float], int], None] | None = None) -> None:
         self.run = RunDir(run_dir)
         self.benchmarks = list(benchmarks)

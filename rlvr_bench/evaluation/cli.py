@@ -91,7 +91,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
         code = is_code_benchmark(bench)
         res = evaluate(model, _benchmark_arg(bench), tokenizer=tokenizer, n=args.n, ks=ks, seeds=args.seeds,
                        decoding=_decoding_for(decoding, tpl), template=tpl, run_dir=out, step=args.step,
-                       limit=args.limit, reward="code" if code else "math",
+                       limit=args.limit, reward="code" if code else "auto",
                        **({"batch_size": CODE_BATCH_SIZE} if code else {}))
         curve = "  ".join(f"pass@{k} {res.pass_at_k[k]:.3f}" for k in ks)
         print0(f"{res.benchmark} ({len(res.ids)} problems, n={args.n}, seeds={args.seeds}): {curve}")

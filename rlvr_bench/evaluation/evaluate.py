@@ -78,7 +78,8 @@ def _load_rows(benchmark: Any, limit: int | None) -> tuple[str, list[dict[str, A
     else:
         ds = benchmark if limit is None else benchmark.select(range(min(limit, len(benchmark))))
         name = getattr(ds, "info", None) and ds.info.dataset_name or "dataset"
-    rows = [{"id": str(r["id"]), "problem": r["problem"], "answer": str(r["answer"])} for r in ds]
+    rows = [{"id": str(r["id"]), "problem": r["problem"], "answer": str(r["answer"]),
+             "source": str(r.get("data_source") or name)} for r in ds]
     if not rows:
         raise ValueError(f"benchmark {name!r} has no problems")
     if len({r["id"] for r in rows}) != len(rows):
@@ -115,7 +116,7 @@ def evaluate(
     run_dir: str | Path | None = None,
     step: int = 0,
     limit: int | None = None,
-    reward: str = "math",
+    reward: str = "auto",
     reward_timeout: float = 5.0,
     engine: RolloutEngine | None = None,
     batch_size: int = 1024,
@@ -180,7 +181,7 @@ def evaluate(
     total = n * len(rows) * len(seeds)
     summary = {
         "step": step, "benchmark": name, "n": n, "seeds": seeds, "ks": ks, "num_problems": len(rows),
-        "ids": ids, "correct": {str(s): c for s, c in correct.items()},
+        "ids": ids, "sources": [r["source"] for r in rows], "correct": {str(s): c for s, c in correct.items()},
         "pass_at_k": {str(k): v for k, v in stats["pass_at_k"].items()},
         "pass_at_k_std": {str(k): v for k, v in stats["pass_at_k_std"].items()},
         "pass_at_k_per_seed": stats["per_seed"],

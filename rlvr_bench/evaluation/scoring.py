@@ -57,7 +57,9 @@ def make_scorer(reward: str = "math", *, timeout: float = 5.0, weights: dict[str
     """A batch scorer ``(texts, answers) -> list[Verdict]``.
 
     Args:
-        reward: registry name ("math", "gsm8k", "code", "format", ...).
+        reward: registry name ("math", "gsm8k", "code", "format", ...), or "auto": rows whose answer is a
+            code test spec (``rewards.code_tests.is_code_tests``) get the code reward, the others math
+            (a mixed math + code dataset such as the toy world's).
         timeout: hard per-item timeout of the math/code verifiers (seconds).
         weights: when non-empty, the weighted sum of several registered rewards (``compose_rewards``);
             "correct" then means the first reward of the mapping reached 1.
@@ -80,24 +82,74 @@ def make_scorer(reward: str = "math", *, timeout: float = 5.0, weights: dict[str
             return [Verdict(float(s), p.correct, p.pred, p.reason) for s, p in zip(scores, prim(texts, answers))]
         return _safe(fn, "+".join(weights))
     if reward == "math":
-        def fn(texts, answers):
-            return [Verdict(r.score, r.correct, r.extracted, r.reason)
-                    for r in R.score_batch_detailed(texts, answers, timeout=timeout)]
-        return _safe(fn, reward)
+        return _safe(_math_fn(timeout), reward)
     if reward == "code":
-        def fn(texts, answers):
-            from rlvr_bench.data.code_benchmarks import as_code_completion
-            from rlvr_bench.rewards.code_reward import code_score_batch_detailed
-
-            # a completion-style HumanEval sample is the function body: cut at the stop sequences, fenced
-            texts = [as_code_completion(t, a) for t, a in zip(texts, answers)]
-            results = code_score_batch_detailed(texts, answers, timeout=timeout,
-                                                partial_credit=code_mode == "fraction")
-            return [Verdict(r.score, r.correct, None, r.reason) for r in results]
-        return _safe(fn, reward)
+        return _safe(_code_fn(timeout, code_mode), reward)
+    if reward == "auto":
+        return _safe(_auto_fn(_math_fn(timeout), _code_fn(timeout, code_mode)), reward)
     batch = R.get_reward(reward).batch
 
     def fn(texts, answers):
         return [Verdict(float(s), float(s) >= 1.0, None, "correct" if s >= 1.0 else "wrong_answer")
                 for s in batch(texts, answers)]
     return _safe(fn, reward)
+
+
+_BatchFn = Callable[[list[str], list[str]], list[Verdict]]
+
+
+def _math_fn(timeout: float) -> _BatchFn:
+    from rlvr_bench import rewards as R
+
+    def fn(texts: list[str], answers: list[str]) -> list[Verdict]:
+        return [Verdict(r.score, r.correct, r.extracted, r.reason)
+                for r in R.score_batch_detailed(texts, answers, timeout=timeout)]
+    return fn
+
+
+#: Verdicts remembered per code scorer (program and tests -> verdict); a sampled policy repeats itself.
+CODE_MEMO_SIZE = 20_000
+_UNCACHED = ("timeout", "memory", "crash")  # depend on the machine's load, not only on the program
+
+
+def _code_fn(timeout: float, code_mode: str) -> _BatchFn:
+    """Code verdicts, each distinct (completion, tests) pair run once in the sandbox.
+
+    Identical completions of the same problem are common (a policy samples its favourite program many
+    times); their verdict is deterministic unless it was a timeout, memory kill or crash, which are rerun.
+    """
+    from rlvr_bench.data.code_benchmarks import as_code_completion
+    from rlvr_bench.rewards.code_reward import code_score_batch_detailed
+
+    memo: dict[tuple[str, str], Verdict] = {}
+
+    def fn(texts: list[str], answers: list[str]) -> list[Verdict]:
+        # a completion-style HumanEval sample is the function body: cut at the stop sequences, fenced
+        texts = [as_code_completion(t, a) for t, a in zip(texts, answers)]
+        keys = list(zip(texts, answers))
+        todo = list(dict.fromkeys(k for k in keys if k not in memo))
+        results = code_score_batch_detailed([k[0] for k in todo], [k[1] for k in todo], timeout=timeout,
+                                            partial_credit=code_mode == "fraction")
+        fresh = {k: Verdict(r.score, r.correct, None, r.reason) for k, r in zip(todo, results)}
+        out = [memo.get(k) or fresh[k] for k in keys]
+        if len(memo) > CODE_MEMO_SIZE:
+            memo.clear()
+        memo.update((k, v) for k, v in fresh.items() if v.reason not in _UNCACHED)
+        return out
+    return fn
+
+
+def _auto_fn(math_fn: _BatchFn, code_fn: _BatchFn) -> _BatchFn:
+    """Route each row to ``code_fn`` when its answer is a code test spec, else to ``math_fn``."""
+    from rlvr_bench.rewards.code_tests import is_code_tests
+
+    def fn(texts: list[str], answers: list[str]) -> list[Verdict]:
+        is_code = [is_code_tests(a) for a in answers]
+        out: list[Verdict | None] = [None] * len(texts)
+        for flag, scorer in ((True, code_fn), (False, math_fn)):
+            idx = [i for i, c in enumerate(is_code) if c is flag]
+            if idx:
+                for i, v in zip(idx, scorer([texts[i] for i in idx], [answers[i] for i in idx])):
+                    out[i] = v
+        return out  # type: ignore[return-value]
+    return fn

@@ -6,6 +6,7 @@ math           ``math_reward``: last ``\\boxed{}`` (or "answer is", or last numb
 gsm8k          ``gsm8k_reward``: ``#### X`` / boxed / last number, compared numerically
 code           ``code_reward``: ground_truth is the JSON text of the tests (see code_tests), all-or-nothing
 code_partial   the same with the fraction of tests passed
+auto           ``code`` for rows whose ground_truth is a code test spec, ``math`` for the others (mixed data)
 format         1.0 when there is exactly one final ``\\boxed{}`` (format-only control of Spurious Rewards)
 code_format    1.0 when there is a complete fenced code block
 random         Bernoulli(0.5) independent of correctness (random control of Spurious Rewards)
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .code_reward import code_reward, code_score_batch
+from .code_tests import is_code_tests
 from .math_verifier import gsm8k_reward, gsm8k_score_batch, math_reward, score_batch
 from .registry import register_reward
 from .shaping import format_reward, random_reward
@@ -60,6 +62,22 @@ def _code(completion: str, ground_truth: str) -> float:
 def _code_partial(completion: str, ground_truth: str) -> float:
     """Fraction of the tests (JSON in ground_truth) that pass."""
     return code_reward(completion, ground_truth, partial_credit=True)
+
+
+def _auto_batch(completions: Sequence[str], ground_truths: Sequence[str]) -> list[float]:
+    out = [0.0] * len(completions)
+    for flag, batch in ((True, _code_batch), (False, _math_batch)):
+        idx = [i for i, gt in enumerate(ground_truths) if is_code_tests(gt) is flag]
+        if idx:
+            for i, score in zip(idx, batch([completions[i] for i in idx], [ground_truths[i] for i in idx])):
+                out[i] = score
+    return out
+
+
+@register_reward("auto", batch=_auto_batch)
+def _auto(completion: str, ground_truth: str) -> float:
+    """The code reward when ground_truth is a code test spec, else the math reward (mixed datasets)."""
+    return code_reward(completion, ground_truth) if is_code_tests(ground_truth) else math_reward(completion, ground_truth)
 
 
 @register_reward("format")

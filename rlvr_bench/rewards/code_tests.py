@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CodeTests", "parse_tests"]
+__all__ = ["CodeTests", "is_code_tests", "parse_tests"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +111,21 @@ def parse_tests(tests: Any) -> CodeTests:
         "{'fn_name': ..., 'cases': [...]} or {'test': ..., 'entry_point': ...}; "
         f"got keys {sorted(tests)}"
     )
+
+
+def is_code_tests(ground_truth: Any) -> bool:
+    """True when ``ground_truth`` is a code test spec of an accepted format (object or JSON text).
+
+    The ``auto`` reward routes on it: a math answer (``37``, ``\\frac{1}{2}``, an interval ``[0, 1)``, a
+    set ``{1, 2}``) is never a valid test spec, and a test spec is never a math answer.
+    """
+    if isinstance(ground_truth, str):
+        text = ground_truth.lstrip()
+        if not text.startswith(("{", "[")):
+            return False
+    elif not isinstance(ground_truth, (dict, list, tuple, CodeTests)):
+        return False
+    try:
+        return parse_tests(ground_truth).total > 0
+    except ValueError:
+        return False

@@ -57,7 +57,7 @@ def test_hash_covers_every_field_and_chains_base_into_teacher():
     assert len(hashes) == len(changed) and base_hash(cfg) not in hashes
     # a base change changes the teacher; a teacher change leaves the base alone
     assert all(teacher_hash(c) != teacher_hash(cfg) for c in changed)
-    t = dataclasses.replace(cfg, teacher=dataclasses.replace(cfg.teacher, family_weights=[0.5, 0.5]))
+    t = dataclasses.replace(cfg, teacher=dataclasses.replace(cfg.teacher, family_weights=[0.5, 0.3, 0.2]))
     assert base_hash(t) == base_hash(cfg) and teacher_hash(t) != teacher_hash(cfg)
     assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
 
@@ -80,7 +80,7 @@ def test_build_is_cached_deterministic_and_reloadable(tmp_path):
     assert record["hash"] == base_hash(cfg) and record["code_version"] == CODE_VERSION
     assert record["steps"] == 12 and record["seconds"] > 0
     assert record["config"]["base"]["train"]["steps"] == 12
-    assert set(record["losses"]["heldout_gold"]) == {"addsub", "muladd"}
+    assert set(record["losses"]["heldout_gold"]) == {"addsub", "muladd", "code"}
 
     start = time.perf_counter()
     assert build_base(cfg, cache_dir=tmp_path / "a") == base
@@ -104,7 +104,7 @@ def test_build_is_cached_deterministic_and_reloadable(tmp_path):
 
 def test_failed_build_leaves_no_entry(tmp_path):
     cfg = _tiny()
-    cfg.base.family_weights = [1.0, 1.0, 1.0]  # three weights for two families: fails inside the build
+    cfg.base.family_weights = [1.0, 1.0, 1.0, 1.0]  # four weights for three families: fails inside the build
     with pytest.raises(ValueError, match="family weights"):
         build_base(cfg, cache_dir=tmp_path, progress=False)
     assert list((tmp_path / "toy").iterdir()) == []
