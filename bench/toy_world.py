@@ -4,7 +4,8 @@
     .venv/bin/python bench/toy_world.py --cache-dir ~/.cache/rlvr_bench --json out.json
 
 Prints the build time of the base and of the teacher, the time of a cached rebuild, a table of pass@1 /
-pass@8 / pass@64 per family for both (temperature 1.0, unbiased estimator), and how many test problems
+pass@8 / pass@64 per family for both (temperature 1.0, unbiased estimator; math families graded by the
+boxed integer, the code family by its hidden tests in the project's sandbox), and how many test problems
 the teacher solves at k = n that the base never solves. The sampling loop is plain batched HF
 ``generate`` (left padding, ``do_sample``, no top-k / top-p truncation); the project's rollout engine is
 the real one, this script only has to be simple and independent.
@@ -72,9 +73,22 @@ def sample_correct_counts(
                 max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
             )
             texts = tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-            for i, text in zip(chunk, texts):
-                counts[i] += boxed_correct(text, answers[i])
+            for i, ok in zip(chunk, grade(texts, [answers[i] for i in chunk])):
+                counts[i] += ok
     return counts
+
+
+def grade(texts: list[str], answers: list[str]) -> list[bool]:
+    """Math rows: the boxed integer; code rows (the answer is a test spec): the hidden tests in the sandbox."""
+    from rlvr_bench.rewards.code_reward import code_score_batch
+    from rlvr_bench.rewards.code_tests import is_code_tests
+
+    code = [i for i, a in enumerate(answers) if is_code_tests(a)]
+    code_set = set(code)
+    ok = [False if i in code_set else boxed_correct(t, a) for i, (t, a) in enumerate(zip(texts, answers))]
+    for i, score in zip(code, code_score_batch([texts[i] for i in code], [answers[i] for i in code])):
+        ok[i] = score == 1.0
+    return ok
 
 
 def _row(name: str, counts: np.ndarray, n: int, ks: list[int]) -> str:

@@ -64,8 +64,10 @@ class ToyTaskConfig:
     muladd_min_addend: int = opt(1, "muladd: c is drawn from min_addend..max_addend", ge=1)
     muladd_max_addend: int = opt(9, "muladd: c is drawn from min_addend..max_addend", ge=1, le=999)
     code_min_slope: int = opt(-9, "code: the slope a is drawn from min_slope..max_slope, never 0", ge=-99, le=99)
-    code_max_slope: int = opt(20, "code: the slope a is drawn from min_slope..max_slope, never 0", ge=-99, le=99)
+    code_max_slope: int = opt(25, "code: the slope a is drawn from min_slope..max_slope, never 0", ge=-99, le=99)
     code_max_intercept: int = opt(49, "code: the intercept b = f(0) is drawn from 0..max_intercept", ge=0, le=999)
+    code_names: list[str] = opt(help="code: the function to write is named one of these (tests call it)",
+                                factory=lambda: ["f", "g", "h"])
 
 
 @dataclass
@@ -128,10 +130,10 @@ class ToyErrorConfig:
         choices=list(TOY_FAMILIES),
     )
     code_sign_error_prob: float = opt(
-        0.85, "code: probability a decreasing function's slope is written with the wrong sign (f0-f1)",
+        0.85, "code: probability a decreasing function is written with the difference reversed (f0+(f0-f1)*x)",
         ge=0.0, le=1.0,
     )
-    code_syntax_prob: float = opt(0.1, "code: probability of writing '18x' for '18*x' (SyntaxError)", ge=0.0, le=1.0)
+    code_syntax_prob: float = opt(0.1, "code: probability of '(23-5)x' for '(23-5)*x' (SyntaxError)", ge=0.0, le=1.0)
     code_name_prob: float = opt(0.05, "code: probability of the variable 'n' for 'x' (NameError)", ge=0.0, le=1.0)
     code_unfenced_prob: float = opt(0.05, "code: probability the function has no ``` fence (no code)", ge=0.0, le=1.0)
 
@@ -144,7 +146,7 @@ class ToyBaseConfig:
     errors: ToyErrorConfig = opt(help="error model of the base's training traces", factory=ToyErrorConfig)
     family_weights: list[float] = opt(
         help="share of each task family (tasks.families order) in the base's training stream",
-        factory=lambda: [0.65, 0.13, 0.22],
+        factory=lambda: [0.75, 0.13, 0.12],
         ge=0.0,
     )
 
@@ -160,7 +162,7 @@ class ToyTeacherConfig:
     train: ToyTrainConfig = opt(help="optimisation of the teacher (starts from the base)", factory=_teacher_train)
     family_weights: list[float] = opt(
         help="share of each task family (tasks.families order) in the teacher's clean training stream",
-        factory=lambda: [0.45, 0.3, 0.25],
+        factory=lambda: [0.5, 0.3, 0.2],
         ge=0.0,
     )
 

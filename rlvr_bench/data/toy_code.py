@@ -1,23 +1,30 @@
 """The toy *code* family: write a Python function from two of its values, graded by hidden tests.
 
-A problem shows ``f(0)`` and ``f(1)`` of a linear function ``f(x) = a*x + b`` and asks for ``f``; the answer
-is a short function in a fenced block, graded by running hidden input/output tests in the code sandbox
+A problem shows ``f(0)`` and ``f(1)`` of a linear function ``f(x) = a*x + b`` and asks for the function
+(named ``f``, ``g`` or ``h``: ``ToyTaskConfig.code_names``). The answer is a one-line function in a fenced
+block that lets Python do the arithmetic, graded by running hidden input/output tests in the code sandbox
 (``rlvr_bench.rewards.code_reward``), never by comparing text::
 
-    problem   f(0)=5,f(1)=23,f(x)=?
-    solution  23-5=18 ```\\ndef f(x):return 18*x+5\\n```
-    answer    {"fn_name": "f", "cases": [[[-3], -49], [[2], 41], ...]}       (JSON text of the tests)
+    problem   g(0)=5,g(1)=23,g(x)=?
+    solution  ```\\ndef g(x):return 5+(23-5)*x\\n```
+    answer    {"fn_name":"g","cases":[[[-3],-49],[[2],41],[[5],95],[[11],203]]}   (JSON text of the tests)
 
-The slope ``a`` is drawn from ``code_min_slope..code_max_slope`` (never 0), the intercept ``b`` from
-``0..code_max_intercept`` with ``f(1) >= 0``. About a quarter of the functions decrease (``a < 0``): their
-working is a subtraction with a negative result (``13-20=-7``), a skill the base's traces get wrong on
-purpose (the sign flipped, with ``code_sign_error_prob``), so those problems are rare successes of the base:
-the headroom where RL can narrow and distillation can expand, as ``muladd`` is for the math families.
+Any correct program passes (``return 18*x+5`` as well); the gold form needs no mental arithmetic, so what
+separates a right program from a wrong one is the program, not the tiny model's subtraction. The slope
+``a`` is drawn from ``code_min_slope..code_max_slope`` (never 0), the intercept ``b`` from
+``0..code_max_intercept``, with ``f(1) >= 0``.
 
-The base's imperfect code traces (``noisy_code_solution``) draw the arithmetic errors of the math families
-(a shortcut with a guessed slope, a slip in the subtraction) and three code-only failure modes, each a
-distinct failure kind in the evaluation records: a syntax slip (``18x`` for ``18*x``: ``syntax_error``),
-a wrong variable name (``n``: ``exception:NameError``) and a missing fence (``no_code``).
+The base's imperfect programs (``noisy_code_solution``) are sampling modes, each a distinct failure kind
+in the evaluation records:
+
+* a decreasing function (``a < 0``) is written with the difference reversed, ``f0+(f0-f1)*x``, with
+  ``code_sign_error_prob``: the base's wrong strategy, so those problems are its rare successes (the
+  headroom where RL can narrow and distillation can expand, as ``muladd`` is for the math families);
+* a shortcut (``shortcut_prob``): ``return <slope>*x+f0`` with the slope computed in the head, off with
+  ``shortcut_error_prob``;
+* a copy slip (``step_error_prob``): ``f(1)`` copied off by one of ``error_deltas`` (``wrong_answer``);
+* ``(23-5)x`` for ``(23-5)*x`` (``code_syntax_prob``: ``syntax_error``), the variable ``n``
+  (``code_name_prob``: ``exception:NameError``) and no fence (``code_unfenced_prob``: ``no_code``).
 """
 
 from __future__ import annotations
@@ -35,33 +42,32 @@ CODE_FAMILY = "code"
 HIDDEN_INPUTS = (-3, 2, 5, 11)
 
 
-def code_tests(a: int, b: int) -> str:
-    """The JSON text of the hidden io tests of ``f(x) = a*x + b`` (format of ``rewards.code_tests``)."""
-    return json.dumps({"fn_name": "f", "cases": [[[x], a * x + b] for x in HIDDEN_INPUTS]},
+def code_tests(a: int, b: int, name: str = "f") -> str:
+    """The JSON text of the hidden io tests of ``name(x) = a*x + b`` (format of ``rewards.code_tests``)."""
+    return json.dumps({"fn_name": name, "cases": [[[x], a * x + b] for x in HIDDEN_INPUTS]},
                       separators=(",", ":"))
 
 
-def _body(a: int, b: int, *, var: str = "x", times: str = "*") -> str:
-    """``def f(x):return 18*x+5`` (``var`` and ``times`` let the noisy writer slip)."""
-    return f"def f(x):return {a}{times}{var}+{b}"
+def code_trace(name: str, expr: str, *, fence: bool = True) -> str:
+    """``def name(x):return <expr>``, in a ``` fence unless ``fence`` is False."""
+    code = f"def {name}(x):return {expr}"
+    return "```\n" + code + "\n```" if fence else code
 
 
-def _fenced(code: str) -> str:
-    return "```\n" + code + "\n```"
-
-
-def code_trace(f0: int, f1: int, slope: int, b: int, *, fence: bool = True, var: str = "x",
-               times: str = "*", working: bool = True) -> str:
-    """A trace: the working ``f1-f0=slope`` (unless ``working`` is False), then the fenced function."""
-    code = _body(slope, b, var=var, times=times)
-    return (f"{f1}-{f0}={slope} " if working else "") + (_fenced(code) if fence else code)
+def gold_expr(f0: int, f1: int) -> str:
+    """``5+(23-5)*x``: the function through (0, f0) and (1, f1), arithmetic left to Python."""
+    return f"{f0}+({f1}-{f0})*x"
 
 
 def _sample_code(rng: random.Random, task: ToyTaskConfig) -> ToyProblem:
-    """``f(0)=b,f(1)=a+b,f(x)=?`` with the hidden tests as the answer."""
+    """``g(0)=b,g(1)=a+b,g(x)=?`` with the hidden tests as the answer."""
     lo, hi = task.code_min_slope, task.code_max_slope
     if lo > hi or (lo == hi == 0):
         raise ValueError(f"code slopes {lo}..{hi} hold no non-zero slope")
+    bad = [n for n in task.code_names if not n.isidentifier() or n == "x"]
+    if not task.code_names or bad:
+        raise ValueError(f"code_names must be Python identifiers other than 'x', got {task.code_names}")
+    name = rng.choice(list(task.code_names))
     for _attempt in range(1000):
         a = rng.randint(lo, hi)
         b = rng.randint(0, task.code_max_intercept)
@@ -70,37 +76,33 @@ def _sample_code(rng: random.Random, task: ToyTaskConfig) -> ToyProblem:
     else:
         raise ValueError(f"no code problem with slope in {lo}..{hi} and f(1) >= 0; raise code_max_intercept")
     f0, f1 = b, a + b
-    gold = code_trace(f0, f1, a, b)
-    return ToyProblem(CODE_FAMILY, f"f(0)={f0},f(1)={f1},f(x)=?", code_tests(a, b), gold=gold)
+    gold = code_trace(name, gold_expr(f0, f1))
+    return ToyProblem(CODE_FAMILY, f"{name}(0)={f0},{name}(1)={f1},{name}(x)=?", code_tests(a, b, name), gold=gold)
 
 
-def _shown_values(problem: str) -> tuple[int, int]:
-    """(f(0), f(1)) parsed back from a problem text ``f(0)=5,f(1)=23,f(x)=?``."""
+def _shown_values(problem: str) -> tuple[str, int, int]:
+    """(name, f(0), f(1)) parsed back from a problem text ``g(0)=5,g(1)=23,g(x)=?``."""
     first, second, _ = problem.split(",")
-    return int(first.split("=")[1]), int(second.split("=")[1])
+    return first.split("(")[0], int(first.split("=")[1]), int(second.split("=")[1])
 
 
 def noisy_code_solution(prob: ToyProblem, rng: random.Random, errors: ToyErrorConfig) -> str:
-    """An imperfect code trace for ``prob`` drawn from the error model.
-
-    In order: a decreasing function's slope is written with the wrong sign with ``code_sign_error_prob``
-    (the base's wrong strategy: ``f0-f1`` for ``f1-f0``); with ``shortcut_prob`` the working is skipped and
-    the slope guessed (off with ``shortcut_error_prob``); else the subtraction slips with
-    ``step_error_prob``. Then, independently, the code slips: ``18x`` (``code_syntax_prob``), the variable
-    ``n`` (``code_name_prob``) or no fence (``code_unfenced_prob``).
-    """
-    f0, f1 = _shown_values(prob.problem)
-    slope = f1 - f0
-    if slope < 0 and rng.random() < errors.code_sign_error_prob:
-        slope = -slope
-    working = rng.random() >= errors.shortcut_prob
-    error_prob = errors.step_error_prob if working else errors.shortcut_error_prob
-    if rng.random() < error_prob:
-        slope = _signed_perturb(slope, rng, errors)
-    times = "" if rng.random() < errors.code_syntax_prob else "*"
-    var = "n" if rng.random() < errors.code_name_prob else "x"
-    fence = rng.random() >= errors.code_unfenced_prob
-    return code_trace(f0, f1, slope, f0, fence=fence, var=var, times=times, working=working)
+    """An imperfect program for ``prob`` drawn from the error model (module docstring, in that order)."""
+    name, f0, f1 = _shown_values(prob.problem)
+    reversed_sign = f1 < f0 and rng.random() < errors.code_sign_error_prob
+    if rng.random() < errors.shortcut_prob:
+        slope = (f0 - f1) if reversed_sign else (f1 - f0)
+        if rng.random() < errors.shortcut_error_prob:
+            slope = _signed_perturb(slope, rng, errors)
+        expr = f"{slope}*x+{f0}"
+    else:
+        shown = _perturb(f1, rng, errors.error_deltas) if rng.random() < errors.step_error_prob else f1
+        expr = f"{f0}+({f0}-{shown})*x" if reversed_sign else gold_expr(f0, shown)
+    if rng.random() < errors.code_syntax_prob:
+        expr = expr.replace("*x", "x")
+    if rng.random() < errors.code_name_prob:
+        expr = expr.replace("x", "n")
+    return code_trace(name, expr, fence=rng.random() >= errors.code_unfenced_prob)
 
 
 def _signed_perturb(value: int, rng: random.Random, errors: ToyErrorConfig) -> int:
@@ -112,5 +114,5 @@ def _signed_perturb(value: int, rng: random.Random, errors: ToyErrorConfig) -> i
     return value + 1 if value != -1 else value - 1
 
 
-register_family(ToyFamily(CODE_FAMILY, _sample_code, {}, "write f(x)=a*x+b from f(0), f(1); hidden tests",
-                          noisy=noisy_code_solution))
+register_family(ToyFamily(CODE_FAMILY, _sample_code, {}, "write f(x)=a*x+b from f(0), f(1) (named f, g or h); "
+                          "hidden tests", noisy=noisy_code_solution))

@@ -44,7 +44,9 @@ class StudyConfig:
     overrides: list[str] = opt(help="key=value overrides applied to every run (base and teacher included)",
                                factory=list)
     workers: int = opt(2, "runs trained at the same time (separate processes)", ge=1)
-    threads_per_worker: int | None = opt(None, "torch threads per run; None = cores / workers", gt=0)
+    threads_per_worker: int | None = opt(
+        None, "torch threads per parallel run (base and teacher run alone, on every core); None = cores / workers",
+        gt=0)
     report: ReportConfig = opt(help="report settings", factory=ReportConfig)
 
 

@@ -64,7 +64,8 @@ def _fmt(seconds: float) -> str:
 def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done_before: int, total: int,
              timings: dict[str, float]) -> list[str]:
     """Run ``jobs`` with at most ``workers`` processes; returns the labels that failed."""
-    threads = cfg.threads_per_worker or max(1, (os.cpu_count() or 2) // workers)
+    # a lone process (base, teacher) has the machine to itself: every core; workers share them
+    threads = (cfg.threads_per_worker if workers > 1 else 0) or max(1, (os.cpu_count() or 2) // workers)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
     pending = [j for j in jobs if not RunDir(j.out).is_complete()]
     for j in jobs:

@@ -35,26 +35,29 @@ def test_answers_are_hidden_io_tests_of_the_shown_function():
     for row in _code_rows("test", n=40):
         f0, f1 = (int(part.split("=")[1]) for part in row["problem"].split(",")[:2])
         spec = json.loads(row["answer"])
-        assert spec["fn_name"] == "f" and is_code_tests(row["answer"])
+        assert spec["fn_name"] == row["problem"][0] and is_code_tests(row["answer"])
+        assert row["solution"] == f"```\ndef {spec['fn_name']}(x):return {f0}+({f1}-{f0})*x\n```"
         assert [c[0][0] for c in spec["cases"]] == list(HIDDEN_INPUTS)
         assert all(out == (f1 - f0) * x + f0 for (x,), out in spec["cases"])
         assert 0 not in HIDDEN_INPUTS and 1 not in HIDDEN_INPUTS  # the shown values are not tests
 
 
 def test_hand_written_example():
-    assert code_tests(18, 5) == '{"fn_name":"f","cases":[[[-3],-49],[[2],41],[[5],95],[[11],203]]}'
+    assert code_tests(18, 5, "g") == '{"fn_name":"g","cases":[[[-3],-49],[[2],41],[[5],95],[[11],203]]}'
 
 
 def test_slopes_cover_both_signs_within_bounds():
     task = ToyTaskConfig()
     probs = sample_problems("train", 400, task, families=["code"], weights=[1.0])
-    slopes = []
+    slopes, names = [], set()
     for p in probs:
+        names.add(p.problem[0])
         (x0, f0), (x1, f1) = ((int(v) for v in part[2:].split(")=")) for part in p.problem.split(",")[:2])
         assert (x0, x1) == (0, 1) and 0 <= f0 <= task.code_max_intercept and f1 >= 0
         slopes.append(f1 - f0)
     assert 0 not in slopes and min(slopes) >= task.code_min_slope and max(slopes) <= task.code_max_slope
-    assert 0.15 < sum(s < 0 for s in slopes) / len(slopes) < 0.45
+    assert 0.15 < sum(s < 0 for s in slopes) / len(slopes) < 0.35
+    assert names == set(task.code_names)
 
 
 def test_gold_programs_pass_and_wrong_ones_fail_in_the_sandbox():
@@ -62,7 +65,7 @@ def test_gold_programs_pass_and_wrong_ones_fail_in_the_sandbox():
     scorer = make_scorer("auto")
     gold = scorer([r["solution"] for r in rows], [r["answer"] for r in rows])
     assert all(v.correct and v.reason == "passed" for v in gold)
-    off_by_one = [r["solution"].replace("*x+", "*x+1+") for r in rows]
+    off_by_one = [r["solution"].replace("*x", "*x+1") for r in rows]
     assert not any(v.correct for v in scorer(off_by_one, [r["answer"] for r in rows]))
 
 
@@ -77,7 +80,8 @@ def test_error_model_produces_every_failure_kind():
     kinds = collections.Counter(v.reason for v in verdicts)
     assert {"passed", "wrong_answer", "syntax_error", "exception:NameError", "no_code"} <= set(kinds), kinds
     # every decreasing function is written with the wrong sign: none of them passes
-    negative = [i for i, p in enumerate(probs) if "=-" in p.solution.split(" ")[0]]
+    negative = [i for i, p in enumerate(probs) if int(p.problem.split(",")[1].split("=")[1]) < int(
+        p.problem.split(",")[0].split("=")[1])]
     assert negative and not any(verdicts[i].correct for i in negative)
 
 
