@@ -1,6 +1,7 @@
 """Compare runs: plots and tables (pure functions from numbers to PNG / markdown), reading run directories,
 the comparison report and the perplexity analysis (torch imported only when perplexities are computed)."""
 
+from rlvr_bench.analysis.breakdown import count_failures
 from rlvr_bench.analysis.perplexity import (
     perplexity_for_study,
     perplexity_from_runs,
@@ -10,6 +11,7 @@ from rlvr_bench.analysis.plots import (
     panel_figsize,
     plot_accuracy_histograms,
     plot_coverage,
+    plot_pass_at_k_by_source,
     plot_pass_at_k_curves,
     plot_perplexity,
     plot_training_progress,
@@ -32,6 +34,7 @@ __all__ = [
     "StudyData",
     "collect_runs",
     "compute_report_numbers",
+    "count_failures",
     "format_ci",
     "format_mean_std",
     "format_p_value",
@@ -42,6 +45,7 @@ __all__ = [
     "panel_figsize",
     "plot_accuracy_histograms",
     "plot_coverage",
+    "plot_pass_at_k_by_source",
     "plot_pass_at_k_curves",
     "plot_perplexity",
     "plot_training_progress",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rlvr_bench.analysis.breakdown import source_kind
 from rlvr_bench.analysis.runs import BASE_LABEL
 from rlvr_bench.analysis.tables import format_ci, format_p_value
 
@@ -177,9 +178,68 @@ def _perplexity_sentence(ppl: Mapping[str, Mapping[str, float]] | None) -> str |
             + " — inside means at or below the base's own median, i.e. within its high-likelihood region.")
 
 
+def _best_trained(methods: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
+    """(label, group name) of the RL method with the highest pass@1, else of any trained method (not the
+    base, not the teacher); None when there is none."""
+    for group, kinds in (("RL method", ("rl",)), ("trained method", ("sft", "rft", "distill", "other"))):
+        labels = [label for label, b in methods.items() if label != BASE_LABEL and b["kind"] in kinds]
+        if labels:
+            return max(labels, key=lambda label: methods[label]["pass_at_k"]["1"]["mean"]), group
+    return None
+
+
+def _where(verdicts: Mapping[str, bool], sources: list[str]) -> str:
+    """"all", "some" or "none" of ``sources`` with a true verdict."""
+    hits = sum(verdicts[s] for s in sources)
+    return "all" if hits == len(sources) else "none" if hits == 0 else "some"
+
+
+_FAMILY_VERDICT = {
+    ("all", "all"): "on code as it is on math",
+    ("all", "none"): "on math but not on code",
+    ("none", "all"): "on code but not on math",
+    ("none", "none"): "on neither math nor code",
+}
+
+
+def _family_sentence(numbers: Mapping[str, Any]) -> str | None:
+    """Math against code: is the base significantly above the best RL method at k_max on each family?"""
+    by_source = numbers.get("by_source")
+    best = _best_trained(numbers["methods"])
+    if not by_source or best is None:
+        return None
+    kinds = {source: source_kind(source) for source in by_source}
+    groups = {kind: [s for s in by_source if kinds[s] == kind] for kind in ("math", "code")}
+    if not groups["math"] or not groups["code"]:
+        return None
+    label, group = best
+    k = numbers["settings"]["k_max"]
+    parts, base_above = [], {}
+    for source, part in by_source.items():
+        base, block = part["methods"][BASE_LABEL], part["methods"][label]
+        test = block["versus_base_at_k_max"]
+        base_above[source] = bool(test["significant"] and test["diff"] < 0)
+        p = format_p_value(test["p_value"])
+        verdict = ("significant" if test["significant"] else "within noise") + (f", p{p}" if p[0] == "<" else
+                                                                                 f", p={p}")
+        parts.append(f"{source} ({kinds[source]}): pass@1 base {base['pass_at_k']['1']['mean']:.3f} vs "
+                     f"{block['pass_at_k']['1']['mean']:.3f}, pass@{k} base {base['pass_at_k'][str(k)]['mean']:.3f} "
+                     f"vs {block['pass_at_k'][str(k)]['mean']:.3f} ({_pts(test['diff'])}, {verdict})")
+    where = (_where(base_above, groups["math"]), _where(base_above, groups["code"]))
+    if where in _FAMILY_VERDICT:
+        tail = f"the base is significantly above {label} at k={k} {_FAMILY_VERDICT[where]}"
+    else:
+        above = [s for s, v in base_above.items() if v]
+        tail = (f"the base is significantly above {label} at k={k} on {', '.join(above) or 'no family'} only"
+                if above else f"the base is not significantly above {label} at k={k} on any family")
+    return (f"Math against code, for the {group} with the best pass@1 (**{label}**) against the base: "
+            + "; ".join(parts) + f". So {tail}.")
+
+
 def findings(numbers: Mapping[str, Any], perplexity: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
     """Plain sentences for "What this run shows", in order: pass@1 per method, crossings, coverage,
-    RL against distillation/SFT, RL presets against each other, training progress, perplexity."""
+    RL against distillation/SFT, RL presets against each other, training progress, math against code
+    (when the study has both task families), perplexity."""
     methods = numbers["methods"]
     base_pass1 = methods[BASE_LABEL]["pass_at_k"]["1"]["mean"]
     others = {label: b for label, b in methods.items() if label != BASE_LABEL}
@@ -187,7 +247,7 @@ def findings(numbers: Mapping[str, Any], perplexity: Mapping[str, Mapping[str, f
     out += [_crossing_sentence(label, b) for label, b in others.items()]
     out += _coverage_sentences(methods)
     for sentence in (_contrast_sentence(others), _pairwise_sentence(numbers["pairwise"]),
-                     _progress_sentence(numbers), _perplexity_sentence(perplexity)):
+                     _progress_sentence(numbers), _family_sentence(numbers), _perplexity_sentence(perplexity)):
         if sentence:
             out.append(sentence)
     return out

@@ -151,23 +151,13 @@ def _mark_crossings(
         )
 
 
-def plot_pass_at_k_curves(
+def _draw_curves(
+    ax: Axes,
     curves: Mapping[str, Mapping[int, Sequence[float]]],
-    out_path: str | Path,
-    *,
-    title: str | None = None,
-    base_name: str = "base",
-) -> Path:
-    """pass@k against k on a log2 axis, one line per method (arXiv 2504.13837, Figure 2 style).
-
-    ``curves`` maps method -> k -> pass@k values, one per seed. The line is the mean over seeds; the shaded
-    band spans the minimum to maximum over seeds (drawn when a method has more than one seed). The base
-    (``base_name``) is black. Where a method leads the base at the smallest k and the base later catches
-    up, the crossing (``rlvr_bench.metrics.find_crossing`` on the seed means) is marked with an X and its k.
-    """
-    _require(curves, "curves")
-    fig, (ax,) = _new_figure()
-    colors = _colors(list(curves), base_name)
+    colors: Mapping[str, str],
+    base_name: str,
+) -> None:
+    """Seed-mean pass@k lines with min-max bands and the base's crossings on one log2-k axis."""
     means: dict[str, dict[float, float]] = {}
     all_ks: list[float] = []
     for method, series in curves.items():
@@ -190,12 +180,58 @@ def plot_pass_at_k_curves(
     if base_name in means:
         _mark_crossings(ax, means, colors, base_name)
     _log2_k_axis(ax, all_ks)
-    ax.set_xlabel("k (samples per problem, log2 scale)")
     ax.set_ylabel("pass@k")
     ax.grid(alpha=0.3)
+
+
+def plot_pass_at_k_curves(
+    curves: Mapping[str, Mapping[int, Sequence[float]]],
+    out_path: str | Path,
+    *,
+    title: str | None = None,
+    base_name: str = "base",
+) -> Path:
+    """pass@k against k on a log2 axis, one line per method (arXiv 2504.13837, Figure 2 style).
+
+    ``curves`` maps method -> k -> pass@k values, one per seed. The line is the mean over seeds; the shaded
+    band spans the minimum to maximum over seeds (drawn when a method has more than one seed). The base
+    (``base_name``) is black. Where a method leads the base at the smallest k and the base later catches
+    up, the crossing (``rlvr_bench.metrics.find_crossing`` on the seed means) is marked with an X and its k.
+    """
+    _require(curves, "curves")
+    fig, (ax,) = _new_figure()
+    _draw_curves(ax, curves, _colors(list(curves), base_name), base_name)
+    ax.set_xlabel("k (samples per problem, log2 scale)")
     ax.legend(fontsize=8, loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)
+    return _save(fig, out_path)
+
+
+def plot_pass_at_k_by_source(
+    curves: Mapping[str, Mapping[str, Mapping[int, Sequence[float]]]],
+    out_path: str | Path,
+    *,
+    title: str | None = None,
+    base_name: str = "base",
+) -> Path:
+    """pass@k curves side by side, one panel per data source (task family), as ``plot_pass_at_k_curves``.
+
+    ``curves`` maps source -> method -> k -> per-seed pass@k on that source's problems. A method keeps its
+    colour in every panel; each panel is titled with its source. Figure ``panel_figsize(len(curves))``.
+    """
+    _require(curves, "curves")
+    names = list(dict.fromkeys(method for per_source in curves.values() for method in per_source))
+    colors = _colors(names, base_name)
+    fig, axes = _new_figure(len(curves))
+    for ax, (source, per_source) in zip(axes, curves.items()):
+        _require(per_source, f"curves[{source!r}]")
+        _draw_curves(ax, per_source, colors, base_name)
+        ax.set_xlabel("k (log2 scale)", fontsize=8)
+        ax.set_title(source, fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, out_path)
 
 

@@ -16,6 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from rlvr_bench.analysis.breakdown import (
+    ALL_SOURCES,
+    FORMAT_REASONS,
+    count_failures,
+    failure_columns,
+    reason_column,
+    source_kind,
+)
 from rlvr_bench.analysis.findings import findings, kind_name
 from rlvr_bench.analysis.report_stats import compute_report_numbers, curves_for_plot
 from rlvr_bench.analysis.runs import BASE_LABEL, RunData, StudyData
@@ -182,6 +190,97 @@ def _perplexity_table(ppl: Mapping[str, Mapping[str, float]]) -> str:
     return markdown_table(rows, ["responses of", "n", "median", "mean", "IQR"])
 
 
+def _by_source_table(part: Mapping[str, Any]) -> str:
+    """One data source: pass@1, pass@k_max, Delta_SE at k_max, the test at k_max and coverage per method."""
+    k = part["k_max"]
+    rows = []
+    for label, b in part["methods"].items():
+        row = {"method": label}
+        for key in ("1", str(k)):
+            stat = b["pass_at_k"][key]
+            row[f"pass@{key}"] = format_mean_std(stat["mean"], math.nan if stat["std"] is None else stat["std"])
+        row[f"ΔSE@{k} (pts)"] = f"{b['gap']['value']:.1f}"
+        test, cov = b.get("versus_base_at_k_max"), b.get("coverage")
+        if test is not None:
+            row[f"Δpass@{k} vs base"] = format_signed(test["diff"])
+            row["p"] = format_p_value(test["p_value"])
+            row["significant"] = "significant" if test["significant"] else ""
+        if cov is not None:
+            for key, name in (("both", "both"), ("base_only", "base only"), ("method_only", "method only"),
+                              ("neither", "neither")):
+                row[name] = _cell(cov[key], 0 if float(cov[key]).is_integer() else 1)
+        rows.append(row)
+    columns = ["method", "pass@1", f"pass@{k}", f"ΔSE@{k} (pts)", f"Δpass@{k} vs base", "p", "significant",
+               "both", "base only", "method only", "neither"]
+    return markdown_table(rows, list(dict.fromkeys(columns)))
+
+
+def _by_source_lines(report: Mapping[str, Any]) -> list[str]:
+    """The "By task family" section: one table per data source and the side-by-side pass@k figure."""
+    by_source = report.get("by_source")
+    if not by_source:
+        return []
+    kinds = {source_kind(s) for s in by_source}
+    heading = "## By task family (math and code side by side)" if kinds == {"math", "code"} else "## By task family"
+    k = report["settings"]["k_max"]
+    lines = [heading, "",
+             f"The numbers above on each data source's problems alone. pass@1 and pass@{k}: mean ± std over "
+             f"training seeds. ΔSE@{k}: base pass@{k} minus the method's pass@1, in points. Δpass@{k} vs base: "
+             "paired test over that source's problems. Coverage: problems solved (any correct sample among "
+             f"k={k}) by both, the base only, the method only or neither, mean over runs.", ""]
+    if report["settings"]["gap_k"] != k:
+        lines += [f"ΔSE here is at k={k} (the largest k every run supports); the pass@k table above uses "
+                  f"k={report['settings']['gap_k']}.", ""]
+    for source, part in by_source.items():
+        lines += [f"### {source} ({source_kind(source)}, {part['num_problems']} problems)", "",
+                  _by_source_table(part)]
+    lines += [f"![pass@k by task family]({report['figures']['curves_by_source']})", ""]
+    return lines
+
+
+def _failure_row(block: Mapping[str, Any], family: str, columns: Sequence[str]) -> dict[str, str]:
+    """One (method, family) row: runs read, samples, and each kind's share of all samples."""
+    read = f"{block['runs_read']} of {block['runs']}"
+    counts = block["by_source"].get(family)
+    if not counts or not counts["samples"]:
+        return {"runs read": read + (" (no samples file)" if block["runs_read"] == 0 else ""), "samples": "0"}
+    total = counts["samples"]
+    grouped: dict[str, int] = {}
+    for reason, count in counts["reasons"].items():
+        grouped[reason_column(reason)] = grouped.get(reason_column(reason), 0) + count
+    row = {"runs read": read, "samples": str(total), "correct": f"{counts['correct'] / total:.3f}"}
+    row.update({c: f"{grouped.get(c, 0) / total:.3f}" for c in columns})
+    return row
+
+
+def _failure_lines(report: Mapping[str, Any]) -> list[str]:
+    """The "Failures by kind" section: the reason of every incorrect final-step sample, per method."""
+    failures = report["failures"]
+    columns = failure_columns(failures["reasons"])
+    split = len(failures["sources"]) > 1
+    rows = []
+    for family in failures["sources"]:
+        for label, block in failures["methods"].items():
+            rows.append({"family": family, "method": label, **_failure_row(block, family, columns)})
+    head = (["family"] if split else []) + ["method", "runs read", "samples", "correct", *columns]
+    formats = ", ".join(f"`{r}`" for r in FORMAT_REASONS)
+    lines = ["## Failures by kind", "",
+             "Share of **all** final-step samples (a method's runs pooled) that were correct or failed for "
+             f"each reason; a row sums to 1. {formats} are formatting failures (no gradable answer), "
+             "`wrong_answer` a stated but wrong answer, `truncated` a completion cut at the token limit"
+             + (", `exception` any exception raised by the program (types in report.json)"
+                if "exception" in columns else "") + "."
+             + (f" Family `{ALL_SOURCES}` pools every data source." if split else ""), "",
+             markdown_table(rows, head)]
+    skipped = [f"{label}: {', '.join(b['missing'])}" for label, b in failures["methods"].items() if b["missing"]]
+    if skipped:
+        lines.append("No samples file (skipped): " + "; ".join(skipped) + ".")
+    short = [f"{label}: {', '.join(b['incomplete'])}" for label, b in failures["methods"].items() if b["incomplete"]]
+    if short:
+        lines.append("Samples files that disagree with their summary: " + "; ".join(short) + ".")
+    return lines + [""] if skipped or short else lines
+
+
 def _draw_figures(data: StudyData, numbers: Mapping[str, Any], out_dir: Path,
                   perplexity: Mapping[str, Sequence[float]] | None, title: str) -> dict[str, str]:
     """Every PNG of the report; returns figure name -> file name (relative to ``out_dir``)."""
@@ -201,6 +300,10 @@ def _draw_figures(data: StudyData, numbers: Mapping[str, Any], out_dir: Path,
     plots.plot_accuracy_histograms(rates, out_dir / files["accuracy_histograms"], base_name=BASE_LABEL)
     cov = {label: b["coverage"] for label, b in methods.items() if b.get("coverage") is not None}
     plots.plot_coverage(cov, out_dir / files["coverage"])
+    if numbers.get("by_source"):
+        files["curves_by_source"] = "curves_by_source.png"
+        plots.plot_pass_at_k_by_source({source: curves_for_plot(part) for source, part in numbers["by_source"].items()},
+                                       out_dir / files["curves_by_source"], base_name=BASE_LABEL)
     if perplexity:
         files["perplexity"] = "perplexity.png"
         plots.plot_perplexity(perplexity, out_dir / files["perplexity"],
@@ -254,6 +357,8 @@ def _markdown(report: Mapping[str, Any], title: str) -> str:
               f"Problems solved (any correct sample among k={k_max}) by both, the base only, the method only, or "
               "neither; mean over a method's runs. Compute: mean per run, from metrics.jsonl / complete.json.", "",
               _coverage_compute_table(report), f"![coverage]({figures['coverage']})", ""]
+    lines += _by_source_lines(report)
+    lines += _failure_lines(report)
     lines += ["## Differences between RL presets", ""]
     if report["pairwise"]:
         lines += ["Paired over problems, seeds pooled; significant = Holm-adjusted p < 0.05.", "",
@@ -300,6 +405,10 @@ def write_report(
         gap_k: k of Delta_SE (default 256, lowered to the base's samples per problem when fewer).
         perplexity: source -> per-response perplexity under the base model (``perplexity_from_runs``);
             adds a box plot, a table and a sentence.
+
+    When the base's summary names two or more data sources (task families), the report adds a section per
+    family (``report.json`` ``by_source``) and ``curves_by_source.png``. Every report counts the reasons of
+    the incorrect final-step samples (``failures``), read from the samples files of the runs that have one.
         title: the report's heading.
         n_resamples, seed: of the bootstrap CIs and the sign-flip tests.
     """
@@ -315,6 +424,7 @@ def write_report(
         "evaluation": evaluation_summary(data),
         "environment": environment_summary(data),
         "runs": _runs_rows(data),
+        "failures": count_failures(data),
         "notes": _notes(data, numbers),
         "figures": _draw_figures(data, numbers, out, perplexity, title),
     }

@@ -14,6 +14,8 @@ shows" sentences are all rendered from it, so the three never disagree. Definiti
   base), and on per-problem pass@k_max; "significant" means p < 0.05.
 - RL presets against each other: the same paired test for every pair, with Holm's step-down adjustment of
   the p-values over the pairs; "significant" means adjusted p < 0.05.
+- by data source (when the base's summary names two or more): the same numbers on each source's problems
+  alone, with Delta_SE taken at k_max (the largest k every run supports).
 """
 
 from __future__ import annotations
@@ -266,6 +268,43 @@ def _settings(data: StudyData, ks: Sequence[int] | None, gap_k: int | None) -> d
             "gap_k_requested": requested}
 
 
+def _blocks(data: StudyData, table_ks: Sequence[int], *, gap_k: int, k_max: int, n_resamples: int,
+            seed: int) -> dict[str, dict[str, Any]]:
+    """label -> method block (``_method_block`` + ``_versus_base``), the base first with its own gap."""
+    base_block = _method_block(BASE_LABEL, [data.base], table_ks)
+    methods = {BASE_LABEL: base_block}
+    for label, runs in data.methods.items():
+        block = _method_block(label, runs, table_ks)
+        _versus_base(block, data.base, base_block, runs, gap_k=gap_k, k_max=k_max, n_resamples=n_resamples,
+                     seed=seed)
+        methods[label] = block
+    base_gap = pass_at_k_curve(data.base.samples_per_problem, data.base.correct, [gap_k])[gap_k]
+    base_block["gap"] = {"k": gap_k, "value": 100.0 * (base_gap - base_block["pass_at_k"]["1"]["mean"])}
+    return methods
+
+
+# keys of a method block that describe the run, not the problems: left out of the per-source blocks
+_RUN_KEYS = ("seeds", "paths", "final_steps", "complete", "compute")
+
+
+def _by_source(data: StudyData, k_max: int, n_resamples: int, seed: int) -> dict[str, Any] | None:
+    """source -> the numbers of ``_blocks`` on that source's problems only, with pass@1, pass@k_max and
+    Delta_SE at k_max; None when the study has fewer than two data sources."""
+    names = data.source_names()
+    if len(names) < 2:
+        return None
+    out = {}
+    for name in names:
+        part = data.subset(name)
+        methods = _blocks(part, [1, k_max], gap_k=k_max, k_max=k_max, n_resamples=n_resamples, seed=seed)
+        for block in methods.values():
+            for key in _RUN_KEYS:
+                block.pop(key, None)
+        out[name] = {"source": name, "num_problems": len(part.ids), "k_max": k_max, "gap_k": k_max,
+                     "methods": methods}
+    return out
+
+
 def compute_report_numbers(
     data: StudyData,
     *,
@@ -287,19 +326,15 @@ def compute_report_numbers(
 
     Returns:
         ``{"benchmark", "num_problems", "ids", "settings", "methods": {label: block}, "pairwise": [...],
-        "progress": {...}}``; ``methods`` starts with ``"base"``. See docs/study.md, "Reading the report".
+        "progress": {...}, "by_source": {...} or None}``; ``methods`` starts with ``"base"``. ``by_source``
+        maps each data source to ``{"source", "num_problems", "k_max", "gap_k", "methods"}`` computed the
+        same way on that source's problems (pass@1 and pass@k_max, Delta_SE at k_max, coverage, tests
+        against the base); it is None unless the base's summary names two or more sources. See
+        docs/study.md, "Reading the report".
     """
     settings = _settings(data, ks, gap_k)
-    base_block = _method_block(BASE_LABEL, [data.base], settings["ks"])
-    methods = {BASE_LABEL: base_block}
-    for label, runs in data.methods.items():
-        block = _method_block(label, runs, settings["ks"])
-        _versus_base(block, data.base, base_block, runs, gap_k=settings["gap_k"], k_max=settings["k_max"],
-                     n_resamples=n_resamples, seed=seed)
-        methods[label] = block
-    base_block["gap"] = {"k": settings["gap_k"], "value": 100.0 * (
-        pass_at_k_curve(data.base.samples_per_problem, data.base.correct, [settings["gap_k"]])[settings["gap_k"]]
-        - base_block["pass_at_k"]["1"]["mean"])}
+    methods = _blocks(data, settings["ks"], gap_k=settings["gap_k"], k_max=settings["k_max"],
+                      n_resamples=n_resamples, seed=seed)
     return {
         "benchmark": data.benchmark,
         "num_problems": len(data.ids),
@@ -308,6 +343,7 @@ def compute_report_numbers(
         "methods": methods,
         "pairwise": _pairwise(data, n_resamples, seed),
         "progress": _progress(data, settings["k_max"]),
+        "by_source": _by_source(data, settings["k_max"], n_resamples, seed),
     }
 
 

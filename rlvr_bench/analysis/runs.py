@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,12 +106,15 @@ class StudyData:
         base: the base model's run.
         methods: label -> runs (one per training seed), in the order first seen; the teacher, when given, is
             the method labelled ``"teacher"``. The base is not in it.
+        sources: each problem's data source (``"toy/addsub"``, ``"toy/code"``, a benchmark name), parallel
+            to ``ids``, from the base's summary; None when the summary predates the ``sources`` key.
     """
 
     benchmark: str
     ids: list[str]
     base: RunData
     methods: dict[str, list[RunData]]
+    sources: list[str] | None = None
 
     @property
     def teacher(self) -> list[RunData] | None:
@@ -125,6 +128,30 @@ class StudyData:
     def labels(self) -> list[str]:
         """``"base"`` followed by the method labels."""
         return [BASE_LABEL, *self.methods]
+
+    def source_names(self) -> list[str]:
+        """The distinct data sources in first-seen order; empty when the summaries recorded none."""
+        return list(dict.fromkeys(self.sources or []))
+
+    def subset(self, source: str) -> StudyData:
+        """The same runs restricted to the problems of one data source (final counts and history alike).
+
+        The result has the same methods, seeds and samples per problem; only the problem axis shrinks
+        (``correct`` and ``history``; each run's ``summary`` is left whole). Raises ``ValueError`` when no
+        problem comes from ``source``.
+        """
+        keep = np.array([s == source for s in (self.sources or [])], dtype=bool)
+        if not keep.any():
+            raise ValueError(f"no problem of {self.benchmark!r} comes from source {source!r}")
+
+        def cut(run: RunData) -> RunData:
+            history = {step: (counts[keep], n) for step, (counts, n) in run.history.items()}
+            return replace(run, correct=run.correct[keep], history=history)
+
+        return StudyData(benchmark=self.benchmark, ids=[i for i, k in zip(self.ids, keep) if k],
+                         base=cut(self.base), methods={label: [cut(r) for r in runs]
+                                                       for label, runs in self.methods.items()},
+                         sources=[source] * int(keep.sum()))
 
 
 def run_label(path: str | Path) -> str:
@@ -307,4 +334,12 @@ def collect_runs(
         raise UserError("no runs to compare with the base: pass at least one run directory besides --base")
     for runs in methods.values():
         runs.sort(key=lambda r: (r.seed is None, r.seed if r.seed is not None else 0, str(r.path)))
-    return StudyData(benchmark=name, ids=ids, base=base, methods=methods)
+    return StudyData(benchmark=name, ids=ids, base=base, methods=methods, sources=_sources(base, ids))
+
+
+def _sources(base: RunData, ids: Sequence[str]) -> list[str] | None:
+    """The base summary's per-problem ``sources`` (parallel to ``ids``); None when absent or malformed."""
+    sources = base.summary.get("sources")
+    if not isinstance(sources, list) or len(sources) != len(ids):
+        return None
+    return [str(s) for s in sources]

@@ -49,7 +49,12 @@ def test_report_reads_the_files_evaluate_writes(tiny_model, tmp_path):
     from rlvr_bench.data.toy import toy_dataset
 
     model, tok = tiny_model
-    ds = toy_dataset("test").select(range(6))
+    full = toy_dataset("test")
+    families = full["data_source"]
+    # two problems of each family (math: addsub, muladd; code), so the summaries carry three sources
+    rows = [i for source in ("toy/addsub", "toy/muladd", "toy/code")
+            for i in [j for j, s in enumerate(families) if s == source][:2]]
+    ds = full.select(rows)
     ds.info.dataset_name = "toy"
     for name, step in (("base", 0), ("grpo-s0", 0), ("grpo-s0", 3)):
         evaluate(model, ds, tokenizer=tok, n=2, ks=[1, 2], seeds=[0, 1], run_dir=tmp_path / name, step=step,
@@ -65,10 +70,23 @@ def test_report_reads_the_files_evaluate_writes(tiny_model, tmp_path):
         assert numbers["methods"][label]["pass_at_k"]["1"]["mean"] == pytest.approx(
             np.mean([line["correct"] for line in lines]))
     assert numbers["settings"]["k_max"] == 4 and numbers["settings"]["gap_k"] == 4
-    assert "- evaluation: n=2 samples per problem per seed, seeds [0, 1], template `toy`, reward `math`" in md
+    assert "- evaluation: n=2 samples per problem per seed, seeds [0, 1], template `toy`, reward `auto`" in md
     assert "max_new_tokens=8" in md
     assert "- environment: no env.json recorded" in md
     assert set(numbers["progress"]["grpo"]) == {"0", "3"}
+    # the per-source breakdown and the failure counts come from the same files
+    assert data.sources == list(ds["data_source"]) and list(numbers["by_source"]) == [
+        "toy/addsub", "toy/muladd", "toy/code"]
+    assert "## By task family (math and code side by side)" in md and "## Failures by kind" in md
+    base_lines = list(read_jsonl(tmp_path / "base" / "eval" / "step-0" / "toy.samples.jsonl"))
+    source_of = dict(zip(ds["id"], ds["data_source"]))
+    for source, part in numbers["by_source"].items():
+        mine = [line for line in base_lines if source_of[line["id"]] == source]
+        assert part["methods"]["base"]["pass_at_k"]["1"]["mean"] == pytest.approx(
+            np.mean([line["correct"] for line in mine]))
+        counts = numbers["failures"]["methods"]["base"]["by_source"][source]
+        assert counts["samples"] == len(mine) == 2 * 2 * 2
+        assert sum(counts["reasons"].values()) == sum(not line["correct"] for line in mine)
 
 
 def test_recount_helper_reads_the_final_step_not_an_earlier_one(tmp_path):

@@ -9,6 +9,7 @@ SFT solves three problems the base never solves, the teacher is strong everywher
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,12 @@ def draw(probs: np.ndarray, seed: int) -> dict[int, np.ndarray]:
 
 
 def write_eval(run: Path, step: int, counts: dict[int, np.ndarray], *, order: list[int] | None = None,
-               benchmark: str = "toy", n: int = N, ids: list[str] = IDS) -> None:
-    """Samples file and summary line of one (step, benchmark), as ``evaluate`` writes them."""
+               benchmark: str = "toy", n: int = N, ids: list[str] = IDS, sources: list[str] | None = None,
+               reason: Callable[[int], str] | None = None) -> None:
+    """Samples file and summary line of one (step, benchmark), as ``evaluate`` writes them.
+
+    ``sources`` (parallel to ``ids``) adds the summary's ``sources`` key; ``reason`` gives the ``reason`` of
+    a wrong sample from its problem's index (default ``"wrong"``)."""
     order = list(range(len(ids))) if order is None else order
     rng = np.random.default_rng(step)
     lines = []
@@ -52,7 +57,8 @@ def write_eval(run: Path, step: int, counts: dict[int, np.ndarray], *, order: li
                 completion = f"{ids[i][-2:]}+{j}={7 if ok else 3}"
                 lines.append({"id": ids[i], "seed": seed, "sample": j, "completion": completion,
                               "pred": "7" if ok else "3", "correct": bool(ok), "score": float(ok),
-                              "reason": "correct" if ok else "wrong", "tokens": len(completion),
+                              "reason": "correct" if ok else (reason(i) if reason else "wrong"),
+                              "tokens": len(completion),
                               "finish_reason": "stop"})
     path = run / "eval" / f"step-{step}" / f"{benchmark}.samples.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +68,7 @@ def write_eval(run: Path, step: int, counts: dict[int, np.ndarray], *, order: li
     stats = summarize_counts(correct, n, ks)
     summary = {"step": step, "benchmark": benchmark, "n": n, "seeds": list(counts), "ks": ks,
                "num_problems": len(ids), "ids": [ids[i] for i in order],
+               **({"sources": [sources[i] for i in order]} if sources is not None else {}),
                "correct": {str(s): c for s, c in correct.items()},
                "pass_at_k": {str(k): v for k, v in stats["pass_at_k"].items()},
                "pass_at_k_std": {str(k): v for k, v in stats["pass_at_k_std"].items()},
@@ -97,16 +104,22 @@ RL_COMPUTE = {"samples": 640, "gen_tokens": 9000, "forward_tokens": 20000, "back
               "teacher_samples": 0, "teacher_tokens": 0, "wall_seconds": 120.0}
 
 
-def build_study(root: Path, *, teacher: bool = False) -> dict[str, Path]:
-    """base, grpo-s0/s1, ppo-s0/s1, sft-s0 (and teacher) under ``root``; returns name -> run dir."""
+def build_study(root: Path, *, teacher: bool = False, sources: list[str] | None = None,
+                reasons: dict[str, Callable[[int], str]] | None = None) -> dict[str, Path]:
+    """base, grpo-s0/s1, ppo-s0/s1, sft-s0 (and teacher) under ``root``; returns name -> run dir.
+
+    ``sources``: per problem (IDS order), written into every summary; ``reasons``: method label -> the
+    ``reason`` of a wrong sample by problem index."""
     runs: dict[str, Path] = {}
 
     def make(name: str, probs: np.ndarray, seed: int, **kw) -> Path:
         run = root / name
         run.mkdir(parents=True)
         steps = kw.pop("steps", {10: probs})
+        reason = (reasons or {}).get(name.split("-")[0])
         for step, p in steps.items():
-            write_eval(run, step, draw(p, seed * 100 + step), order=kw.get("order"))
+            write_eval(run, step, draw(p, seed * 100 + step), order=kw.get("order"), sources=sources,
+                       reason=reason)
         write_records(run, method=kw.get("method"), seed=kw.get("train_seed"), compute=kw.get("compute"),
                       complete=kw.get("complete", True))
         if kw.get("method") == "rl":
