@@ -7,6 +7,7 @@ no traceback for user mistakes.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
@@ -106,17 +107,16 @@ def save_config(cfg: Any, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 
 
-def field_help(cls: type = RecipeConfig, prefix: str = "") -> list[tuple[str, str, Any]]:
+def field_help(cls: type = RecipeConfig, prefix: str = "", defaults: Any = None) -> list[tuple[str, str, Any]]:
     """(dotted key, help, default) for every leaf field, for docs and ``--help`` output."""
     rows: list[tuple[str, str, Any]] = []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         sub = _dataclass_of(hints[f.name])
         if sub is not None:
-            rows.extend(field_help(sub, f"{prefix}{f.name}."))
+            rows.extend(field_help(sub, f"{prefix}{f.name}.", _default_of(f, defaults)))
         else:
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            rows.append((prefix + f.name, f.metadata.get("help", ""), default))
+            rows.append((prefix + f.name, f.metadata.get("help", ""), _default_of(f, defaults)))
     return rows
 
 
@@ -154,7 +154,20 @@ def _check_path(keys: list[str], cls: type, source: str) -> None:
         node = _dataclass_of(hints[key])
 
 
-def _build(cls: type, raw: Any, source: str, prefix: str) -> Any:
+def _default_of(f: dataclasses.Field, defaults: Any) -> Any:
+    """The default of field ``f``: from the enclosing default instance when there is one."""
+    if defaults is not None:
+        return copy.deepcopy(getattr(defaults, f.name))
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def _build(cls: type, raw: Any, source: str, prefix: str, defaults: Any = None) -> Any:
+    """``cls`` from the mapping ``raw``; a missing key takes its value from ``defaults`` (the parent field's
+    default instance, e.g. the teacher's own training defaults) or else from the field's default."""
     section = prefix.rstrip(".") or "recipe"
     if raw is None:
         raw = {}
@@ -170,12 +183,12 @@ def _build(cls: type, raw: Any, source: str, prefix: str) -> Any:
         key = prefix + name
         sub = _dataclass_of(hints[name])
         if sub is not None:
-            kwargs[name] = _build(sub, raw.get(name), source, key + ".")
+            kwargs[name] = _build(sub, raw.get(name), source, key + ".", _default_of(f, defaults))
             continue
         if name in raw:
             value = _coerce(raw[name], hints[name], source, key)
         else:
-            value = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            value = _default_of(f, defaults)
         _check_constraints(value, f.metadata, source, key)
         kwargs[name] = value
     obj = cls(**kwargs)

@@ -160,3 +160,17 @@ def test_apply_overrides_does_not_mutate_input():
     raw = {"trainer": {"steps": 1}}
     out = apply_overrides(raw, ["trainer.steps=2"])
     assert raw["trainer"]["steps"] == 1 and out["trainer"]["steps"] == 2
+
+
+def test_nested_section_defaults_come_from_the_parent_default():
+    """toy.teacher.train has its own defaults (150 steps, seed 1), not ToyTrainConfig's (600, seed 0)."""
+    from rlvr_bench.config import config_from_dict, field_help
+
+    raw = {"method": "toy_teacher", "model": {"name_or_path": "toy:teacher"}, "data": {"source": "toy"}}
+    cfg = config_from_dict(raw)
+    assert (cfg.toy.teacher.train.steps, cfg.toy.teacher.train.seed) == (150, 1)
+    assert cfg.toy.base.train.steps == 600
+    raw["toy"] = {"teacher": {"train": {"lr": 1e-3}}}
+    cfg = config_from_dict(raw)
+    assert (cfg.toy.teacher.train.lr, cfg.toy.teacher.train.steps, cfg.toy.teacher.train.warmup_steps) == (1e-3, 150, 15)
+    assert dict((k, d) for k, _, d in field_help())["toy.teacher.train.steps"] == 150
