@@ -28,7 +28,7 @@ def _looks_like_hub_id(source: str) -> bool:
 
 
 def _check_source(source: str, key: str, where: str, names: list[str]) -> None:
-    if source in names or source == "toy" or Path(source).exists() or _looks_like_hub_id(source):
+    if source in names or source == "toy" or source.startswith("toy/") or Path(source).exists() or _looks_like_hub_id(source):
         return
     raise ConfigError(
         f"{where}: '{key}' = {source!r} is not a known dataset, an existing file or a Hugging Face "

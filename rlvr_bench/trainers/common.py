@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from rlvr_bench.config import RecipeConfig, config_to_dict, save_config
+from rlvr_bench.errors import UserError
 from rlvr_bench.utils.dist import get_logger
 from rlvr_bench.utils.envinfo import environment_record
 from rlvr_bench.utils.rundir import RunDir
@@ -74,10 +75,8 @@ def prepare_run_dir(cfg: RecipeConfig, *, decoding: dict[str, Any] | None = None
 def load_train_prompts(cfg: RecipeConfig, *, split: str | None = None):
     """Training prompts (a ``datasets.Dataset`` with id/problem/answer[/solution]) for a recipe."""
     split = split or cfg.data.split
-    if cfg.data.source == "toy":
-        from rlvr_bench.data.toy import toy_dataset
-
-        ds = toy_dataset(split, task=cfg.toy.tasks)
+    if is_toy_source(cfg.data.source):
+        ds = toy_split(cfg, split, cfg.data.source)
         return ds if cfg.data.limit is None else ds.select(range(min(cfg.data.limit, len(ds))))
     from rlvr_bench.data.loading import load_prompts
 
@@ -117,17 +116,32 @@ def evaluation_callback(cfg: RecipeConfig, run: RunDir, log_fn=None):
 
     decoding = Decoding(temperature=ev.temperature, top_p=ev.top_p, top_k=ev.top_k,
                         max_new_tokens=ev.max_new_tokens, template=ev.template or cfg.data.template)
-    benchmarks = [_toy_test(cfg) if b == "toy" else b for b in ev.benchmarks]
+    benchmarks = [toy_split(cfg, "test", b) if is_toy_source(b) else b for b in ev.benchmarks]
     return PassAtKCallback(run.path, benchmarks, n=ev.n, ks=ev.ks, seeds=ev.seeds, decoding=decoding,
                            template=ev.template or cfg.data.template, limit=ev.limit, reward=cfg.reward.name,
                            at_start=ev.at_start, batch_size=cfg.rollout.batch_size, log_fn=log_fn)
 
 
-def _toy_test(cfg: RecipeConfig):
+def is_toy_source(source: str) -> bool:
+    """``toy`` (every family of ``toy.tasks``) or ``toy/<family>`` (one family's rows of those splits)."""
+    return source == "toy" or source.startswith("toy/")
+
+
+def toy_split(cfg: RecipeConfig, split: str, source: str = "toy"):
+    """The toy split of ``cfg.toy.tasks``; ``toy/<family>`` keeps that family's rows (same problems, same ids).
+
+    The evaluation name is ``toy`` or ``toy-<family>`` (it names the samples file).
+    """
     from rlvr_bench.data.toy import toy_dataset
 
-    ds = toy_dataset("test", task=cfg.toy.tasks)
-    ds.info.dataset_name = "toy"
+    ds = toy_dataset(split, task=cfg.toy.tasks)
+    family = source.partition("/")[2]
+    if family:
+        if family not in cfg.toy.tasks.families:
+            raise UserError(f"toy source {source!r}: family {family!r} is not in toy.tasks.families "
+                            f"{cfg.toy.tasks.families}")
+        ds = ds.filter(lambda row: row["family"] == family)
+    ds.info.dataset_name = f"toy-{family}" if family else "toy"
     return ds
 
 
