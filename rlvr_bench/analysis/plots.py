@@ -12,6 +12,7 @@ the base model is always black.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -21,6 +22,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 from numpy.typing import ArrayLike
 
@@ -42,7 +44,11 @@ _use_agg_if_no_backend_chosen()
 DPI = 100
 FIGSIZE = (6.0, 4.0)
 BASE_COLOR = "black"
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+# 20 distinct colours (tab20's dark tones first, then its light ones): a full study has 13 methods
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+            "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+            "#dbdb8d", "#9edae5")
+LEGEND_WIDTH = 2.3  # inches added on the right of a curve figure for its legend
 
 
 def panel_figsize(n_panels: int) -> tuple[float, float]:
@@ -69,7 +75,8 @@ def _new_figure(n_panels: int = 1) -> tuple[Figure, list[Axes]]:
 def _save(fig: Figure, out_path: str | Path) -> Path:
     path = Path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if not fig.legends:  # a figure legend has already laid the axes out around it
+        fig.tight_layout()
     fig.savefig(path, dpi=DPI, format="png")
     return path
 
@@ -125,30 +132,24 @@ def _mean_band(series: Mapping[int | str, Sequence[float]]) -> _Band:
 def _mark_crossings(
     ax: Axes, means: Mapping[str, Mapping[float, float]], colors: Mapping[str, str], base_name: str
 ) -> None:
-    """An X (with a legend entry and its k) where the base catches up with each method."""
+    """An X in the method's colour (with its k when at most three), where the base overtakes it.
+
+    Only where the base ends strictly above the method at the largest common k: two curves that both
+    saturate (pass@k = 1) meet without one overtaking the other.
+    """
+    base = means[base_name]
+    marks = []
     for method, curve in means.items():
-        crossing = None if method == base_name else find_crossing(means[base_name], curve)
-        if crossing is None:
-            continue
-        label = f"{base_name} overtakes {method} (k≈{crossing.k:.0f})"
-        ax.plot(
-            [crossing.k],
-            [crossing.value],
-            "X",
-            markersize=9,
-            color=colors[method],
-            markeredgecolor=BASE_COLOR,
-            zorder=4,
-            label=label,
-        )
-        ax.annotate(
-            f"k≈{crossing.k:.0f}",
-            (crossing.k, crossing.value),
-            textcoords="offset points",
-            xytext=(6, -12),
-            fontsize=8,
-            color=colors[method],
-        )
+        crossing = None if method == base_name else find_crossing(base, curve)
+        common = sorted(set(base) & set(curve))
+        if crossing is not None and base[common[-1]] > curve[common[-1]] + 1e-9:
+            marks.append((method, crossing))
+    for method, crossing in marks:
+        ax.plot([crossing.k], [crossing.value], "X", markersize=9, color=colors[method], markeredgecolor=BASE_COLOR,
+                zorder=4)
+        if len(marks) <= 3:  # more labels would overlap; the report's text gives every k
+            ax.annotate(f"k≈{crossing.k:.0f}", (crossing.k, crossing.value), textcoords="offset points",
+                        xytext=(6, -12), fontsize=8, color=colors[method])
 
 
 def _draw_curves(
@@ -200,12 +201,25 @@ def plot_pass_at_k_curves(
     """
     _require(curves, "curves")
     fig, (ax,) = _new_figure()
+    fig.set_size_inches(FIGSIZE[0] + LEGEND_WIDTH, FIGSIZE[1])
     _draw_curves(ax, curves, _colors(list(curves), base_name), base_name)
     ax.set_xlabel("k (samples per problem, log2 scale)")
-    ax.legend(fontsize=8, loc="lower right")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(textwrap.shorten(title, 70, placeholder="..."), fontsize=10)
+    _curve_legend(fig, ax)
     return _save(fig, out_path)
+
+
+def _curve_legend(fig: Figure, ax: Axes, *, crossings: bool = True) -> None:
+    """One legend in a right margin of ``LEGEND_WIDTH`` inches: ``ax``'s methods, then what an X means."""
+    handles, labels = ax.get_legend_handles_labels()
+    if crossings:
+        handles.append(Line2D([], [], marker="X", linestyle="", color="grey", markeredgecolor=BASE_COLOR,
+                              markersize=8))
+        labels.append("base overtakes it here")
+    right = 1.0 - LEGEND_WIDTH / fig.get_size_inches()[0]
+    fig.tight_layout(rect=(0, 0, right, 1))
+    fig.legend(handles, labels, fontsize=8, loc="center left", bbox_to_anchor=(right, 0.5), frameon=False)
 
 
 def plot_pass_at_k_by_source(
@@ -224,14 +238,16 @@ def plot_pass_at_k_by_source(
     names = list(dict.fromkeys(method for per_source in curves.values() for method in per_source))
     colors = _colors(names, base_name)
     fig, axes = _new_figure(len(curves))
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width + LEGEND_WIDTH, height)
     for ax, (source, per_source) in zip(axes, curves.items()):
         _require(per_source, f"curves[{source!r}]")
         _draw_curves(ax, per_source, colors, base_name)
         ax.set_xlabel("k (log2 scale)", fontsize=8)
         ax.set_title(source, fontsize=10)
-        ax.legend(fontsize=7, loc="lower right")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(textwrap.shorten(title, 100, placeholder="..."), fontsize=10)
+    _curve_legend(fig, max(axes, key=lambda a: len(a.get_legend_handles_labels()[1])))
     return _save(fig, out_path)
 
 
@@ -252,13 +268,15 @@ def plot_training_progress(
 
     ``progress`` maps method -> step -> {"pass@1": [per seed], "pass@K": [per seed]}; the right panel uses
     the largest K found among the keys (the boundary that arXiv 2504.13837 sees shrink as RL trains).
-    Lines are seed means, bands span min to max over seeds. Figure ``panel_figsize(2)`` (7 x 4 in).
+    Lines are seed means, bands span min to max over seeds. Figure ``panel_figsize(2)`` (7 x 4 in) plus a
+    legend margin of ``LEGEND_WIDTH`` inches.
     """
     _require(progress, "progress")
     found = {_pass_key_k(key) for steps in progress.values() for point in steps.values() for key in point}
     k_max = max((k for k in found if k is not None and k > 1), default=None)
     keys = ["pass@1"] + ([f"pass@{k_max}"] if k_max is not None else [])
     fig, axes = _new_figure(2)
+    fig.set_size_inches(panel_figsize(2)[0] + LEGEND_WIDTH, panel_figsize(2)[1])
     colors = _colors(list(progress), base_name)
     for ax, key in zip(axes, keys):
         for method, steps in progress.items():
@@ -275,9 +293,9 @@ def plot_training_progress(
         ax.grid(alpha=0.3)
     if k_max is None:
         axes[1].set_visible(False)
-    axes[0].legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
+    _curve_legend(fig, axes[0], crossings=False)
     return _save(fig, out_path)
 
 

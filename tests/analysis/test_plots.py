@@ -40,7 +40,7 @@ def test_panel_figsize():
 def test_pass_at_k_curves(tmp_path):
     path = plot_pass_at_k_curves(CURVES, tmp_path / "sub" / "curves.png", title="toy")
     assert path == tmp_path / "sub" / "curves.png"
-    assert read_png(path).shape == (400, 600, 4)
+    assert read_png(path).shape == (400, 830, 4)  # 6 x 4 in + the legend margin (LEGEND_WIDTH 2.3 in)
 
 
 def test_pass_at_k_curves_crossing_changes_the_picture(tmp_path):
@@ -70,7 +70,7 @@ def test_training_progress(tmp_path):
         },
     }
     image = read_png(plot_training_progress(progress, tmp_path / "progress.png"))
-    assert image.shape == (400, 700, 4)
+    assert image.shape == (400, 930, 4)  # panel_figsize(2) + the legend margin
 
 
 def test_accuracy_histograms(tmp_path):

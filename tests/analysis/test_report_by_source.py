@@ -270,7 +270,7 @@ def test_plot_pass_at_k_by_source(tmp_path):
               "toy/code": {"base": {1: [0.1], 4: [0.3], 16: [0.5]}, "grpo": {1: [0.3, 0.2], 4: [0.5, 0.45],
                                                                             16: [0.6, 0.55]}}}
     path = plot_pass_at_k_by_source(curves, tmp_path / "by_source.png", title="toy")
-    assert matplotlib.image.imread(path).shape == (400, 700, 4)  # panel_figsize(2) at 100 dpi
+    assert matplotlib.image.imread(path).shape == (400, 930, 4)  # panel_figsize(2) + legend margin, 100 dpi
     with pytest.raises(ValueError):
         plot_pass_at_k_by_source({}, tmp_path / "x.png")
 
