@@ -12,7 +12,7 @@ from rlvr_bench.config.toy import ToyConfig
 from rlvr_bench.data.toy import toy_dataset, toy_prompt
 from rlvr_bench.metrics import pass_at_k
 from rlvr_bench.models.pretrain import build_base, build_teacher
-from rlvr_bench.rewards import math_reward
+from rlvr_bench.rewards import get_reward
 
 
 def _correct_counts(path, rows, n: int) -> np.ndarray:
@@ -29,7 +29,8 @@ def _correct_counts(path, rows, n: int) -> np.ndarray:
         with torch.no_grad():
             out = model.generate(**enc, do_sample=True, temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=48)
         texts += tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-    ok = [math_reward(t, rows[i // n]["answer"]) == 1.0 for i, t in enumerate(texts)]
+    scores = get_reward("auto").batch(texts, [rows[i // n]["answer"] for i in range(len(texts))])  # math + code
+    ok = [s == 1.0 for s in scores]
     return np.array(ok).reshape(len(rows), n).sum(1)
 
 
@@ -47,3 +48,8 @@ def test_default_world_hits_its_bands(tmp_path):
     assert base_pn >= base_p1 + 0.25
     assert teacher_p1 >= base_p1 + 0.20
     assert ((t > 0) & (b == 0)).sum() >= 0.05 * len(rows)
+    # the code family's own bands (issue: base pass@1 0.15-0.60, pass@k_max >= pass@1 + 0.25, teacher +0.20)
+    code = np.array([r["family"] == "code" for r in rows])
+    code_p1, code_pn = float(np.mean(pass_at_k(n, b[code], 1))), float(np.mean(pass_at_k(n, b[code], n)))
+    assert 0.15 <= code_p1 <= 0.60 and code_pn >= code_p1 + 0.25, (code_p1, code_pn)
+    assert float(np.mean(pass_at_k(n, t[code], 1))) >= code_p1 + 0.20

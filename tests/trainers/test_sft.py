@@ -250,10 +250,10 @@ def test_rft_raises_toy_pass_at_1(tmp_path):
                    sft={"rft_samples_per_prompt": 4, "rft_max_prompts": 400}, evaluation=_toy_eval())
     trainer = RFTTrainer(cfg)
     run = trainer.train()
-    from rlvr_bench.rewards import math_reward
+    from rlvr_bench.rewards import get_reward
 
     traces = [json.loads(line) for line in (run.path / "traces" / "rft.jsonl").read_text().splitlines()]
-    assert traces and all(math_reward(t["solution"], t["answer"]) == 1.0 for t in traces)
+    assert traces and all(get_reward("auto")(t["solution"], t["answer"]) == 1.0 for t in traces)  # math + code
     p1 = _pass1(run)
     assert p1[30] > p1[0] + 0.03, p1
 
