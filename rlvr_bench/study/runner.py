@@ -3,7 +3,8 @@
 Each run is ``rlvr-bench train <recipe> <study overrides> seed=S output_dir=...`` in its own process (a
 crash stays in that run; its log is ``<run>/train.log``). A run whose directory has ``complete.json`` is
 skipped, so killing a study and running it again continues where it stopped. Progress lines say which
-run finished, the elapsed time and an ETA; ``<study>/study.json`` records the measured minutes.
+run finished, the elapsed time and an ETA; ``<study>/study.json`` keeps every run's measured seconds across
+calls (a resumed or cached call never erases them) and one line per call.
 """
 
 from __future__ import annotations
@@ -118,7 +119,19 @@ def run_study(cfg: StudyConfig, study_path: Path) -> tuple[Path, list[str]]:
         return out, failed
     failed += run_jobs(methods, cfg, workers=cfg.workers, t0=t0, done_before=len(first), total=total,
                        timings=timings)
-    record = {"name": cfg.name, "runs": total, "failed": failed, "run_seconds": timings,
-              "wall_minutes_this_call": round((time.perf_counter() - t0) / 60, 2), "workers": cfg.workers}
-    write_json_atomic(out / "study.json", record)
+    write_json_atomic(out / "study.json", _merged_record(out / "study.json", cfg, total, failed, timings,
+                                                         round((time.perf_counter() - t0) / 60, 2)))
     return out, failed
+
+
+def _merged_record(path: Path, cfg: StudyConfig, total: int, failed: list[str], timings: dict[str, float],
+                   minutes: float) -> dict:
+    """``study.json``: every run's measured seconds, kept across calls (a resumed or fully cached call
+    adds what it ran and never erases earlier measurements), and one line per call."""
+    import json
+
+    old = json.loads(path.read_text()) if path.exists() else {}
+    calls = [*old.get("calls", []), {"wall_minutes": minutes, "ran": sorted(timings), "failed": failed}]
+    return {"name": cfg.name, "runs": total, "failed": failed, "workers": cfg.workers,
+            "run_seconds": {**old.get("run_seconds", {}), **timings},
+            "wall_minutes_this_call": minutes, "calls": calls}

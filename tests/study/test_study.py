@@ -62,4 +62,7 @@ def test_small_study_runs_resumes_and_reports(tmp_path, monkeypatch):
     assert (out / "grpo-s0" / "complete.json").stat().st_mtime == stamp
     record = json.loads((out / "study.json").read_text())
     assert record["runs"] == 3 and record["failed"] == []
+    # the cached second call ran nothing, and kept the first call's measurements
+    assert set(record["run_seconds"]) == {"base", "grpo-s0", "grpo-s1"}
+    assert [c["ran"] for c in record["calls"]] == [["base", "grpo-s0", "grpo-s1"], []]
     assert Path(out / "grpo-s1" / "train.log").exists()
