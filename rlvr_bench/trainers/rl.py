@@ -276,6 +276,9 @@ class RLTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         stats: dict[str, float] = {}
         micro = self.cfg.trainer.micro_batch_size
+        if micro < len(mb_idx):  # similar lengths share a micro-batch: less padding (the loss is normalised globally)
+            lengths = t["prompt_mask"][mb_idx].sum(-1) + t["response_mask"][mb_idx].sum(-1)
+            mb_idx = mb_idx[torch.argsort(lengths, stable=True)]
         for start in range(0, len(mb_idx), micro):
             idx = mb_idx[start:start + micro]
             mask = t["response_mask"][idx].float().to(acc.device)

@@ -164,8 +164,9 @@ def sequence_logprobs(model: Any, t: dict[str, torch.Tensor], idx: torch.Tensor,
     from rlvr_bench.algorithms import entropy_from_logits
 
     device = next(model.parameters()).device
-    p_ids, p_mask = t["prompt_ids"][idx].to(device), t["prompt_mask"][idx].to(device)
-    r_ids, r_mask = t["response_ids"][idx].to(device), t["response_mask"][idx].to(device)
+    p_ids, p_mask, r_ids, r_mask = _trim_padding(t["prompt_ids"][idx], t["prompt_mask"][idx],
+                                                 t["response_ids"][idx], t["response_mask"][idx])
+    p_ids, p_mask, r_ids, r_mask = (x.to(device) for x in (p_ids, p_mask, r_ids, r_mask))
     input_ids = torch.cat([p_ids, r_ids], dim=1)
     attn = torch.cat([p_mask, r_mask], dim=1)
     pos = (attn.cumsum(-1) - 1).clamp(min=0)
@@ -177,4 +178,20 @@ def sequence_logprobs(model: Any, t: dict[str, torch.Tensor], idx: torch.Tensor,
         logits = logits / temperature
     logp = torch.log_softmax(logits, dim=-1).gather(-1, r_ids.unsqueeze(-1)).squeeze(-1)
     ent = entropy_from_logits(logits) if with_entropy else None
+    width = t["response_ids"].shape[1] - length  # back to the batch's response width (0 past every end)
+    if width:
+        logp = torch.nn.functional.pad(logp, (0, width))
+        ent = None if ent is None else torch.nn.functional.pad(ent, (0, width))
     return logp, ent
+
+
+def _trim_padding(p_ids: torch.Tensor, p_mask: torch.Tensor, r_ids: torch.Tensor, r_mask: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Drop the columns that are padding in every row of a micro-batch: leading prompt columns (prompts
+    are left-padded) and trailing response columns (responses are right-padded). The real tokens keep their
+    positions (position ids come from the attention mask), so the log-probs are unchanged."""
+    filled = p_mask.any(0).nonzero()
+    first = int(filled[0]) if len(filled) else 0
+    filled = r_mask.any(0).nonzero()
+    last = int(filled[-1]) + 1 if len(filled) else 1
+    return p_ids[:, first:], p_mask[:, first:], r_ids[:, :last], r_mask[:, :last]
