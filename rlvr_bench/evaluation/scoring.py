@@ -141,15 +141,8 @@ def _code_fn(timeout: float, code_mode: str) -> _BatchFn:
 
 def _auto_fn(math_fn: _BatchFn, code_fn: _BatchFn) -> _BatchFn:
     """Route each row to ``code_fn`` when its answer is a code test spec, else to ``math_fn``."""
-    from rlvr_bench.rewards.code_tests import is_code_tests
+    from rlvr_bench.rewards.code_tests import route_code_rows
 
     def fn(texts: list[str], answers: list[str]) -> list[Verdict]:
-        is_code = [is_code_tests(a) for a in answers]
-        out: list[Verdict | None] = [None] * len(texts)
-        for flag, scorer in ((True, code_fn), (False, math_fn)):
-            idx = [i for i, c in enumerate(is_code) if c is flag]
-            if idx:
-                for i, v in zip(idx, scorer([texts[i] for i in idx], [answers[i] for i in idx])):
-                    out[i] = v
-        return out  # type: ignore[return-value]
+        return route_code_rows(texts, answers, code_fn, math_fn)
     return fn

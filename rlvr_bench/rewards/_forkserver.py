@@ -197,13 +197,18 @@ def wait_for_run(req: socket.socket, result_r: int, deadline: float, max_bytes: 
                 code, timed_out = int(report["exit"]), bool(report["killed"])
                 break
     req.close()
-    os.set_blocking(result_r, False)
+    drain_fd(result_r, raw, max_bytes)
+    return bytes(raw), code, timed_out, started
+
+
+def drain_fd(fd: int, raw: bytearray, max_bytes: int) -> None:
+    """Append what is left to read on ``fd`` (non-blocking, up to ``max_bytes`` in all) to ``raw``."""
+    os.set_blocking(fd, False)
     try:
         while len(raw) < max_bytes:
-            chunk = os.read(result_r, 1 << 16)
+            chunk = os.read(fd, 1 << 16)
             if not chunk:
                 break
             raw += chunk
     except (BlockingIOError, OSError):
         pass
-    return bytes(raw), code, timed_out, started

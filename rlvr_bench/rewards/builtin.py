@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .code_reward import code_reward, code_score_batch
-from .code_tests import is_code_tests
+from .code_tests import is_code_tests, route_code_rows
 from .math_verifier import gsm8k_reward, gsm8k_score_batch, math_reward, score_batch
 from .registry import register_reward
 from .shaping import format_reward, random_reward
@@ -65,13 +65,7 @@ def _code_partial(completion: str, ground_truth: str) -> float:
 
 
 def _auto_batch(completions: Sequence[str], ground_truths: Sequence[str]) -> list[float]:
-    out = [0.0] * len(completions)
-    for flag, batch in ((True, _code_batch), (False, _math_batch)):
-        idx = [i for i, gt in enumerate(ground_truths) if is_code_tests(gt) is flag]
-        if idx:
-            for i, score in zip(idx, batch([completions[i] for i in idx], [ground_truths[i] for i in idx])):
-                out[i] = score
-    return out
+    return route_code_rows(completions, ground_truths, _code_batch, _math_batch)
 
 
 @register_reward("auto", batch=_auto_batch)

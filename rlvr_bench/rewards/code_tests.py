@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["CodeTests", "is_code_tests", "parse_tests"]
+T = TypeVar("T")
+
+__all__ = ["CodeTests", "is_code_tests", "parse_tests", "route_code_rows"]
 
 
 @dataclass(frozen=True)
@@ -129,3 +132,17 @@ def is_code_tests(ground_truth: Any) -> bool:
         return parse_tests(ground_truth).total > 0
     except ValueError:
         return False
+
+
+def route_code_rows(texts: Sequence[str], truths: Sequence[Any], code_fn: Callable[[list[str], list[Any]], list[T]],
+                    other_fn: Callable[[list[str], list[Any]], list[T]]) -> list[T]:
+    """Score rows whose ground truth is a code test spec with ``code_fn``, the others with ``other_fn``
+    (each called once, on its rows, in order); results come back in the rows' order (the ``auto`` reward)."""
+    is_code = [is_code_tests(t) for t in truths]
+    out: list[Any] = [None] * len(texts)
+    for flag, fn in ((True, code_fn), (False, other_fn)):
+        idx = [i for i, c in enumerate(is_code) if c is flag]
+        if idx:
+            for i, value in zip(idx, fn([texts[i] for i in idx], [truths[i] for i in idx])):
+                out[i] = value
+    return out

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._forkserver import drain_fd
+
 __all__ = ["SandboxLimits", "SandboxOutcome", "run_in_sandbox"]
 
 _CHILD = str(Path(__file__).with_name("_sandbox_child.py"))
@@ -200,15 +202,7 @@ def _collect(proc: subprocess.Popen, result_r: int, deadline: float) -> tuple[by
     finally:
         if pidfd is not None:
             os.close(pidfd)
-    os.set_blocking(result_r, False)
-    try:
-        while len(raw) < _MAX_RESULT_BYTES:
-            chunk = os.read(result_r, 1 << 16)
-            if not chunk:
-                break
-            raw += chunk
-    except (BlockingIOError, OSError):
-        pass
+    drain_fd(result_r, raw, _MAX_RESULT_BYTES)
     return bytes(raw), False
 
 

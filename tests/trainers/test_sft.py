@@ -11,6 +11,7 @@ from rlvr_bench.config import config_from_dict
 from rlvr_bench.trainers.sft import RFTTrainer, SFTTrainer
 from rlvr_bench.trainers.sft_data import TracesError, load_traces_file, to_sft_dataset
 from rlvr_bench.trainers.sft_sampling import sample_traces
+from tests.trainers.rl_helpers import starts_with_digit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,11 +32,6 @@ def tiny_cfg(model_dir: Path, out: Path, method: str = "sft", **sections) -> obj
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value}
     return config_from_dict(raw)
-
-
-def starts_with_digit(texts: list[str], answers: list[str]) -> list[float]:
-    """A test verifier a random model passes sometimes: the completion starts with a digit."""
-    return [1.0 if t[:1].isdigit() else 0.0 for t in texts]
 
 
 DIGITS = [str(d) for d in range(10)]  # stop strings: a random model's completion ends at its first digit
