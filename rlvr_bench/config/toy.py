@@ -74,11 +74,11 @@ class ToyTaskConfig:
 class ToyModelConfig:
     """The tiny Llama (character-level vocabulary, tied embeddings)."""
 
-    hidden_size: int = opt(128, "model width", gt=0)
+    hidden_size: int = opt(96, "model width", gt=0)
     num_hidden_layers: int = opt(4, "transformer blocks", gt=0)
-    intermediate_size: int = opt(384, "MLP width", gt=0)
+    intermediate_size: int = opt(256, "MLP width", gt=0)
     num_attention_heads: int = opt(4, "attention heads (hidden_size must divide by it)", gt=0)
-    num_key_value_heads: int = opt(4, "key/value heads (grouped-query attention when smaller)", gt=0)
+    num_key_value_heads: int = opt(2, "key/value heads (grouped-query attention when smaller)", gt=0)
     max_position_embeddings: int = opt(256, "longest sequence the model is configured for", ge=64)
     rope_theta: float = opt(10000.0, "RoPE base", gt=0.0)
     initializer_range: float = opt(0.02, "std of the initial weights", gt=0.0)

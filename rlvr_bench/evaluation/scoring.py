@@ -107,34 +107,36 @@ def _math_fn(timeout: float) -> _BatchFn:
     return fn
 
 
-#: Verdicts remembered per code scorer (program and tests -> verdict); a sampled policy repeats itself.
-CODE_MEMO_SIZE = 20_000
+#: Code verdicts remembered in this process, shared by every scorer (the trainer's and each evaluation's):
+#: a sampled policy repeats its programs within a batch, across training steps and in the evaluations of
+#: its checkpoints, and each sandbox run costs about 8 ms of CPU (namespaces, mounts, a fork).
+CODE_MEMO_SIZE = 50_000
 _UNCACHED = ("timeout", "memory", "crash")  # depend on the machine's load, not only on the program
+_code_memo: dict[tuple[str, str, float, str], Verdict] = {}
 
 
 def _code_fn(timeout: float, code_mode: str) -> _BatchFn:
-    """Code verdicts, each distinct (completion, tests) pair run once in the sandbox.
+    """Code verdicts, each distinct (completion, tests) pair run once in the sandbox per process.
 
     Identical completions of the same problem are common (a policy samples its favourite program many
     times); their verdict is deterministic unless it was a timeout, memory kill or crash, which are rerun.
+    The memo key includes the timeout and the scoring mode, which change the verdict.
     """
     from rlvr_bench.data.code_benchmarks import as_code_completion
     from rlvr_bench.rewards.code_reward import code_score_batch_detailed
 
-    memo: dict[tuple[str, str], Verdict] = {}
-
     def fn(texts: list[str], answers: list[str]) -> list[Verdict]:
         # a completion-style HumanEval sample is the function body: cut at the stop sequences, fenced
         texts = [as_code_completion(t, a) for t, a in zip(texts, answers)]
-        keys = list(zip(texts, answers))
-        todo = list(dict.fromkeys(k for k in keys if k not in memo))
+        keys = [(t, a, float(timeout), code_mode) for t, a in zip(texts, answers)]
+        todo = list(dict.fromkeys(k for k in keys if k not in _code_memo))
         results = code_score_batch_detailed([k[0] for k in todo], [k[1] for k in todo], timeout=timeout,
                                             partial_credit=code_mode == "fraction")
         fresh = {k: Verdict(r.score, r.correct, None, r.reason) for k, r in zip(todo, results)}
-        out = [memo.get(k) or fresh[k] for k in keys]
-        if len(memo) > CODE_MEMO_SIZE:
-            memo.clear()
-        memo.update((k, v) for k, v in fresh.items() if v.reason not in _UNCACHED)
+        out = [_code_memo.get(k) or fresh[k] for k in keys]
+        if len(_code_memo) + len(fresh) > CODE_MEMO_SIZE:
+            _code_memo.clear()
+        _code_memo.update((k, v) for k, v in fresh.items() if v.reason not in _UNCACHED)
         return out
     return fn
 

@@ -1,6 +1,8 @@
-"""Run a study: base and teacher first, then every method x seed, resumable, in parallel processes.
+"""Run a study: the base first, then the teacher and every method x seed, resumable, in parallel processes.
 
-Each run is ``rlvr-bench train <recipe> <study overrides> seed=S output_dir=...`` in its own process (a
+The base runs alone on every core (everything starts from it). The teacher then runs in the pool like any
+method, first; a run whose recipe names the teacher's model (the distillations) starts once the teacher
+is complete, and fails at once with the reason if the teacher failed. Each run is ``rlvr-bench train <recipe> <study overrides> seed=S output_dir=...`` in its own process (a
 crash stays in that run; its log is ``<run>/train.log``). A run whose directory has ``complete.json`` is
 skipped, so killing a study and running it again continues where it stopped. Progress lines say which
 run finished, the elapsed time and an ETA; ``<study>/study.json`` keeps every run's measured seconds across
@@ -32,6 +34,7 @@ class Job:
     seed: int | None
     out: Path
     is_rl: bool = False
+    after: str | None = None  # label of a job that must be complete before this one starts
 
     def command(self, overrides: list[str], threads: int) -> list[str]:
         extra = [f"output_dir={self.out}", f"trainer.torch_threads={threads}", "logging.progress=false"]
@@ -41,20 +44,33 @@ class Job:
 
 
 def plan_jobs(cfg: StudyConfig, study_path: Path) -> tuple[list[Job], list[Job]]:
-    """(jobs that must run first, in order: base, teacher; the method jobs)."""
+    """(the job that runs alone first: base; the pool's jobs: teacher, then methods x seeds)."""
     import yaml
 
     out = Path(cfg.output_dir)
     first = [Job("base", resolve_recipe_path(cfg.base, study_path), None, out / "base")]
+    methods, teacher_model = [], None
     if cfg.teacher:
-        first.append(Job("teacher", resolve_recipe_path(cfg.teacher, study_path), None, out / "teacher"))
-    methods = []
+        teacher = Job("teacher", resolve_recipe_path(cfg.teacher, study_path), None, out / "teacher")
+        methods.append(teacher)
+        teacher_model = ((yaml.safe_load(teacher.recipe.read_text()) or {}).get("model") or {}).get("name_or_path")
     for ref in cfg.methods:
         path = resolve_recipe_path(ref, study_path)
-        is_rl = (yaml.safe_load(path.read_text()) or {}).get("method") == "rl"
+        raw = yaml.safe_load(path.read_text()) or {}
+        is_rl = raw.get("method") == "rl"
+        after = "teacher" if teacher_model and _mentions(raw, str(teacher_model)) else None
         for seed in cfg.seeds if is_rl else cfg.seeds_other:
-            methods.append(Job(f"{path.stem}-s{seed}", path, seed, out / f"{path.stem}-s{seed}", is_rl))
+            methods.append(Job(f"{path.stem}-s{seed}", path, seed, out / f"{path.stem}-s{seed}", is_rl, after))
     return first, methods
+
+
+def _mentions(raw: object, value: str) -> bool:
+    """Whether ``value`` is one of the recipe's (nested) values, e.g. ``model.teacher: toy:teacher``."""
+    if isinstance(raw, dict):
+        return any(_mentions(v, value) for v in raw.values())
+    if isinstance(raw, list):
+        return any(_mentions(v, value) for v in raw)
+    return raw == value
 
 
 def _fmt(seconds: float) -> str:
@@ -76,8 +92,13 @@ def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done
     failed: list[str] = []
     finished = done_before + len(jobs) - len(pending)
     while pending or running:
-        while pending and len(running) < workers:
-            job = pending.pop(0)
+        for job in [j for j in pending if j.after in failed]:
+            pending.remove(job)
+            failed.append(job.label)
+            finished += 1
+            print0(f"  FAILED {job.label}: it needs {job.after}, which failed")
+        while len(running) < workers and (job := _next_ready(pending, running)) is not None:
+            pending.remove(job)
             job.out.mkdir(parents=True, exist_ok=True)
             log = open(job.out / "train.log", "ab")  # noqa: SIM115 (closed when the process ends)
             proc = subprocess.Popen(job.command(cfg.overrides, threads), stdout=log, stderr=subprocess.STDOUT,
@@ -105,6 +126,12 @@ def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done
     return failed
 
 
+def _next_ready(pending: list[Job], running: dict) -> Job | None:
+    """The first pending job whose dependency is not pending or running any more (None: wait)."""
+    waiting = {j.label for j in pending} | set(running)
+    return next((j for j in pending if j.after is None or j.after not in waiting), None)
+
+
 def run_study(cfg: StudyConfig, study_path: Path) -> tuple[Path, list[str]]:
     """Train and evaluate every run of the study; returns (study dir, failed labels)."""
     out = Path(cfg.output_dir)
@@ -114,7 +141,7 @@ def run_study(cfg: StudyConfig, study_path: Path) -> tuple[Path, list[str]]:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     print0(f"study {cfg.name}: {total} runs -> {out}")
-    failed = run_jobs(first, cfg, workers=1, t0=t0, done_before=0, total=total, timings=timings)
+    failed = run_jobs(first, cfg, workers=1, t0=t0, done_before=0, total=total, timings=timings)  # base alone
     if failed:
         return out, failed
     failed += run_jobs(methods, cfg, workers=cfg.workers, t0=t0, done_before=len(first), total=total,

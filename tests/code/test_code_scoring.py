@@ -107,3 +107,33 @@ def test_hostile_completions_score_zero_and_stay_contained(rows, score):
     assert _sandbox_processes() == []
     (after,) = score([rows[0]["solution"]], [rows[0]["answer"]])
     assert after.correct  # the sandbox (and its fork server) still works
+
+
+def test_code_verdicts_are_shared_across_scorers_and_rerun_after_a_timeout(monkeypatch):
+    """Each distinct (program, tests, timeout, mode) runs once per process, whichever scorer asks; a
+    timeout depends on the machine's load and is run again."""
+    import importlib
+
+    from rlvr_bench.evaluation import scoring
+
+    code_reward = importlib.import_module("rlvr_bench.rewards.code_reward")  # the module, not the function
+
+    tests = '{"fn_name": "f", "cases": [[[1], 2], [[2], 4]]}'
+    good, slow = "```\ndef f(x):return 2*x\n```", "```\ndef f(x):\n    while True: pass\n```"
+    calls: list[list[str]] = []
+    real = code_reward.code_score_batch_detailed
+
+    def counting(completions, answers, **kw):
+        calls.append(list(completions))
+        return real(completions, answers, **kw)
+
+    monkeypatch.setattr(code_reward, "code_score_batch_detailed", counting)
+    monkeypatch.setattr(scoring, "_code_memo", {})
+    first = make_scorer("code", timeout=0.5)([good, good, slow], [tests] * 3)
+    assert [v.reason for v in first] == ["passed", "passed", "timeout"]
+    assert calls == [[good, slow]]  # the repeated program ran once
+    second = make_scorer("auto", timeout=0.5)([good, slow], [tests] * 2)  # another scorer, same process
+    assert [v.correct for v in second] == [True, False]
+    assert calls[-1] == [slow]  # the correct verdict was remembered, the timeout was not
+    make_scorer("code", timeout=1.0)([good], [tests])
+    assert calls[-1] == [good]  # another timeout is another key

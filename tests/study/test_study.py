@@ -17,15 +17,32 @@ from rlvr_bench.study.runner import plan_jobs
 def test_default_study_plans_every_method_and_seed():
     cfg = load_study(default_study_path())
     first, methods = plan_jobs(cfg, default_study_path())
-    assert [j.label for j in first] == ["base", "teacher"]
+    assert [j.label for j in first] == ["base"]
     labels = [j.label for j in methods]
+    assert labels[0] == "teacher"  # first in the pool: the distillations wait for it, nothing else does
+    assert {j.label for j in methods if j.after == "teacher"} == {"distill_seq-s0", "distill_logit-s0"}
     for preset in ("grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "remax", "ppo"):
         assert {f"{preset}-s0", f"{preset}-s1"} <= set(labels)
     for other in ("sft", "rft", "distill_seq", "distill_logit"):
         assert f"{other}-s0" in labels
     assert len(first) + len(methods) == 22
-    cmd = methods[0].command(cfg.overrides, 1)
+    cmd = methods[1].command(cfg.overrides, 1)
     assert "seed=0" in cmd and any(c.startswith("output_dir=") for c in cmd)
+
+
+def test_a_run_needing_a_failed_teacher_fails_without_starting(tmp_path):
+    from rlvr_bench.study.runner import Job, run_jobs
+
+    cfg = load_study(default_study_path(), [f"output_dir={tmp_path}"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("method: toy_teacher\nmodel: {name_or_path: toy:teacher}\ntrainr: {steps: 1}\n")
+    jobs = [Job("teacher", bad, None, tmp_path / "teacher"),
+            Job("distill-s0", bad, 0, tmp_path / "distill-s0", after="teacher")]
+    timings: dict[str, float] = {}
+    failed = run_jobs(jobs, cfg, workers=2, t0=0.0, done_before=0, total=2, timings=timings)
+    assert failed == ["teacher", "distill-s0"]
+    assert list(timings) == ["teacher"] and not (tmp_path / "distill-s0").exists()
+    assert "did you mean 'trainer'" in (tmp_path / "teacher" / "train.log").read_text()
 
 
 def test_study_errors_are_one_line(tmp_path):
