@@ -180,6 +180,9 @@ class EvaluationConfig:
     n: int = opt(64, "samples per problem per seed", ge=1)
     ks: list[int] = opt(help="k values of the pass@k curve (each <= n)", factory=lambda: [1, 2, 4, 8, 16, 32, 64],
                         ge=1)
+    intermediate_n: int | None = opt(
+        None, "samples per problem at checkpoints before the last (a cheaper look at the trend; their pass@k "
+        "stops at this k); the initial model and the final checkpoint always get n. None = n everywhere", ge=1)
     seeds: list[int] = opt(help="sampling seeds; mean +/- std is reported over them", factory=lambda: [0])
     temperature: float = opt(1.0, "evaluation sampling temperature", ge=0.0)
     top_p: float = opt(1.0, "evaluation nucleus sampling mass", gt=0.0, le=1.0)

@@ -36,18 +36,25 @@ class PassAtKCallback(TrainerCallback):
         benchmarks: short names, files or Datasets.
         n, ks, seeds, decoding, template, limit, reward: as in ``evaluate``.
         at_start: evaluate the initial model as step 0 when training begins.
+        intermediate_n: samples per problem at checkpoints before ``final_step`` (None = ``n``); pass@k is
+            then reported for the ks up to it. Step 0 and the final checkpoint always get ``n``.
+        final_step: the run's last step (a transformers trainer's ``state.max_steps`` takes precedence);
+            None = every evaluation is treated as final.
         log_fn: called with ``({"eval/<bench>/pass@k": value, ...}, step)``.
     """
 
     def __init__(self, run_dir: str | Path, benchmarks: Sequence[Any], *, n: int = 64,
                  ks: Sequence[int] | None = None, seeds: Sequence[int] = (0,), decoding: Decoding | None = None,
                  template: str = "toy", limit: int | None = None, reward: str = "auto", at_start: bool = True,
-                 batch_size: int = 1024, log_fn: Callable[[dict[str, float], int], None] | None = None) -> None:
+                 batch_size: int = 1024, intermediate_n: int | None = None, final_step: int | None = None,
+                 log_fn: Callable[[dict[str, float], int], None] | None = None) -> None:
         self.run = RunDir(run_dir)
         self.benchmarks = list(benchmarks)
         self.kwargs = dict(n=n, ks=ks, seeds=seeds, decoding=decoding, template=template, limit=limit,
                            reward=reward, batch_size=batch_size)
         self.at_start = at_start
+        self.intermediate_n = intermediate_n
+        self.final_step = final_step
         self.log_fn = log_fn
         self.history: list[dict[str, Any]] = []
 
@@ -57,8 +64,9 @@ class PassAtKCallback(TrainerCallback):
         if not is_main_process():
             return {}
         metrics: dict[str, float] = {}
+        kwargs = self._settings(step)
         for bench in self.benchmarks:
-            res = evaluate(model, bench, tokenizer=tokenizer, run_dir=self.run.path, step=step, **self.kwargs)
+            res = evaluate(model, bench, tokenizer=tokenizer, run_dir=self.run.path, step=step, **kwargs)
             for k, v in res.pass_at_k.items():
                 metrics[f"eval/{res.benchmark}/pass@{k}"] = v
             metrics[f"eval/{res.benchmark}/pass@1_std"] = res.pass_at_k_std[1]
@@ -70,10 +78,21 @@ class PassAtKCallback(TrainerCallback):
             self.log_fn(metrics, step)
         return metrics
 
+    def _settings(self, step: int) -> dict[str, Any]:
+        """``evaluate`` keyword arguments at ``step``: the lighter ``intermediate_n`` between the ends."""
+        light = self.intermediate_n
+        if light is None or light >= self.kwargs["n"] or step == 0 or self.final_step is None \
+                or step >= self.final_step:
+            return self.kwargs
+        ks = self.kwargs["ks"]
+        return {**self.kwargs, "n": light, "ks": None if ks is None else ([k for k in ks if k <= light] or [1])}
+
     # transformers TrainerCallback ------------------------------------------------------------------
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
         if self.at_start and state.global_step == 0:
             self(model, processing_class or kwargs.get("tokenizer"), 0)
 
     def on_save(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if getattr(state, "max_steps", 0) > 0:
+            self.final_step = state.max_steps
         self(model, processing_class or kwargs.get("tokenizer"), state.global_step)

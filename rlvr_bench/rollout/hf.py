@@ -70,11 +70,13 @@ class HFEngine(RolloutEngine):
         batch_size: sequences (prompts x n) per forward batch.
         add_special_tokens: passed to the tokenizer for prompts; None = True unless the prompt already
             starts with the tokenizer's BOS (chat-rendered prompts).
-        compact_below: drop finished rows when the active fraction falls below this.
+        compact_below: drop finished rows when the active fraction falls below this (0.9: a toy-base
+            evaluation, 200 problems x 64, sampled in 15.6-16.2 s against 18.2 s at 0.6; a sharpened
+            policy, whose rows finish together, gained 2%).
     """
 
     def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 1024, add_special_tokens: bool | None = None,
-                 compact_below: float = 0.6) -> None:
+                 compact_below: float = 0.9) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = int(batch_size)

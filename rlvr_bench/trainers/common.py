@@ -106,8 +106,11 @@ def build_optimizer(params, cfg: RecipeConfig, total_steps: int, lr: float | Non
     return opt, sched
 
 
-def evaluation_callback(cfg: RecipeConfig, run: RunDir, log_fn=None):
-    """The ``PassAtKCallback`` a recipe's evaluation section describes (None when disabled)."""
+def evaluation_callback(cfg: RecipeConfig, run: RunDir, log_fn=None, final_step: int | None = None):
+    """The ``PassAtKCallback`` a recipe's evaluation section describes (None when disabled).
+
+    ``final_step``: the run's last step, below which ``evaluation.intermediate_n`` applies (None: every
+    evaluation gets ``evaluation.n``; a transformers trainer supplies its ``max_steps`` itself)."""
     ev = cfg.evaluation
     if not ev.enabled or not ev.benchmarks:
         return None
@@ -119,7 +122,8 @@ def evaluation_callback(cfg: RecipeConfig, run: RunDir, log_fn=None):
     benchmarks = [toy_split(cfg, "test", b) if is_toy_source(b) else b for b in ev.benchmarks]
     return PassAtKCallback(run.path, benchmarks, n=ev.n, ks=ev.ks, seeds=ev.seeds, decoding=decoding,
                            template=ev.template or cfg.data.template, limit=ev.limit, reward=cfg.reward.name,
-                           at_start=ev.at_start, batch_size=cfg.rollout.batch_size, log_fn=log_fn)
+                           at_start=ev.at_start, batch_size=cfg.rollout.batch_size,
+                           intermediate_n=ev.intermediate_n, final_step=final_step, log_fn=log_fn)
 
 
 def is_toy_source(source: str) -> bool:

@@ -251,7 +251,7 @@ class DistillTrainer:
         self.info.update({"train_prompts": len(dataset), "teacher": name, "beta": d.beta, "lmbda": d.lmbda})
         callback = RunDirCallback(self.run, self.tokenizer, self.meter)
         callbacks = [callback]
-        passk = evaluation_callback(cfg, self.run)
+        passk = evaluation_callback(cfg, self.run, final_step=cfg.trainer.steps)
         if passk is not None:
             callbacks.append(passk)
         trainer = _MeteredDistillationTrainer(model=self.model, teacher_model=self.teacher, args=args,

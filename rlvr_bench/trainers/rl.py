@@ -356,7 +356,8 @@ class RLTrainer:
             write_json_atomic(self.run.path / "algorithm.json", self.algo)
         if self.trackers:
             self.accelerator.init_trackers(cfg.logging.project, config=_flat_hparams(self.algo, cfg))
-        self.callback = evaluation_callback(cfg, self.run, log_fn=lambda m, s: self.accelerator.log(m, step=s))
+        self.callback = evaluation_callback(cfg, self.run, log_fn=lambda m, s: self.accelerator.log(m, step=s),
+                                            final_step=cfg.trainer.steps)
         if self.resume_step:
             self._load_state(self.resume_step)
         elif self.callback is not None and cfg.evaluation.at_start:

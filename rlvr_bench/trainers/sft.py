@@ -133,7 +133,7 @@ class SFTTrainer:
         print0(f"{self.method}: {len(dataset)} training examples")
         self.callback = RunDirCallback(self.run, self.tokenizer, self.meter)
         callbacks = [self.callback]
-        passk = evaluation_callback(cfg, self.run)
+        passk = evaluation_callback(cfg, self.run, final_step=cfg.trainer.steps)
         if passk is not None:
             callbacks.append(passk)
         trainer = _MeteredSFTTrainer(model=self.model, args=self.args, train_dataset=dataset,

@@ -114,3 +114,17 @@ def test_resume_after_sigkill_gives_identical_results(tiny_model_dir, tmp_path):
     sa, sb = RunDir(full).summaries()[0], RunDir(killed).summaries()[0]
     assert sa["correct"] == sb["correct"] and sa["pass_at_k"] == sb["pass_at_k"]
     assert json.loads(b[0])["id"] == sa["ids"][0]
+
+
+def test_intermediate_checkpoints_get_the_lighter_n(tiny_model, tmp_path):
+    """``intermediate_n`` between the ends; step 0 and the final step get the full n and every k."""
+    from rlvr_bench.evaluation.callback import PassAtKCallback
+
+    model, tok = tiny_model
+    cb = PassAtKCallback(tmp_path, [_toy_rows(3)], n=8, ks=[1, 2, 4, 8], intermediate_n=2, final_step=10,
+                         batch_size=16)
+    for step in (0, 5, 10):
+        cb(model, tok, step)
+    got = {s["step"]: (s["n"], sorted(int(k) for k in s["pass_at_k"])) for s in RunDir(tmp_path).summaries()}
+    assert got == {0: (8, [1, 2, 4, 8]), 5: (2, [1, 2]), 10: (8, [1, 2, 4, 8])}
+    assert PassAtKCallback(tmp_path, [], n=8, intermediate_n=2)._settings(5)["n"] == 8  # no final step known
