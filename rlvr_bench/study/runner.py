@@ -121,7 +121,7 @@ def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done
                 continue
             elapsed = time.perf_counter() - t0
             left = total - finished
-            eta = (sum(timings.values()) / max(len(timings), 1)) * left / workers
+            eta = (sum(timings.values()) / max(len(timings), 1)) * left / max(workers, cfg.workers)
             print0(f"[{finished}/{total}] {label} done in {_fmt(took)}; elapsed {_fmt(elapsed)}, ETA ~{_fmt(eta)}")
     return failed
 

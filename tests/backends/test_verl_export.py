@@ -252,3 +252,16 @@ def test_cli_export_prints_the_table_and_next_steps(tmp_path, tiny_model_dir, ca
     assert "bash " + str(tmp_path / "dapo" / "launch.sh") in out and "rlvr-bench verl import" in out
     reward_fn = (tmp_path / "dapo" / "reward_fn.py").read_text()
     assert "overlong_buffer_len=10" in reward_fn and "max_response_length=40" in reward_fn
+
+
+def test_eval_commands_use_the_lighter_n_before_the_last_checkpoint(tmp_path):
+    import yaml
+
+    from rlvr_bench.backends.verl.checkpoints import eval_command
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({
+        "data": {"template": "toy"}, "trainer": {"steps": 20},
+        "evaluation": {"benchmarks": ["toy"], "n": 64, "ks": [1, 4, 16, 64], "intermediate_n": 16, "seeds": [0]}}))
+    mid, last = eval_command(tmp_path, 10).split(), eval_command(tmp_path, 20).split()
+    assert mid[mid.index("--n") + 1] == "16" and mid[mid.index("--ks") + 1] == "1,4,16"
+    assert last[last.index("--n") + 1] == "64" and last[last.index("--ks") + 1] == "1,4,16,64"

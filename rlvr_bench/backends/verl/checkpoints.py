@@ -198,12 +198,17 @@ def eval_command(run_dir: Path, step: int) -> str:
     parts = ["rlvr-bench", "eval", str(Path(run_dir) / "checkpoints" / f"step-{step}")]
     for bench in ev.get("benchmarks", []):
         parts += ["--benchmark", str(bench)]
-    parts += ["--n", str(ev.get("n", 64)), "--seeds", ",".join(str(s) for s in ev.get("seeds", [0])),
+    n, ks = int(ev.get("n", 64)), list(ev.get("ks") or [])
+    light, final = ev.get("intermediate_n"), int((cfg.get("trainer") or {}).get("steps", 0))
+    if light and int(light) < n and 0 < step < final:  # a checkpoint before the last: the lighter check
+        n = int(light)
+        ks = [k for k in ks if k <= n] or ([1] if ks else [])
+    parts += ["--n", str(n), "--seeds", ",".join(str(s) for s in ev.get("seeds", [0])),
               "--temperature", str(ev.get("temperature", 1.0)), "--top-p", str(ev.get("top_p", 1.0)),
               "--max-new-tokens", str(ev.get("max_new_tokens", 40)),
               "--template", str(ev.get("template") or data.get("template", "plain"))]
-    if ev.get("ks"):
-        parts += ["--ks", ",".join(str(k) for k in ev["ks"])]
+    if ks:
+        parts += ["--ks", ",".join(str(k) for k in ks)]
     if ev.get("limit"):
         parts += ["--limit", str(ev["limit"])]
     parts += ["--out", str(run_dir), "--step", str(step)]

@@ -411,6 +411,8 @@ def evaluation_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems
         Row("evaluation.max_new_tokens", ev.max_new_tokens, {}, "import",
             "verl's validation uses data.max_response_length"),
         Row("evaluation.limit", ev.limit, {}, "import", "also applied to the validation parquet"),
+        Row("evaluation.intermediate_n", ev.intermediate_n, {}, "import",
+            "the eval commands `verl import` prints use it for checkpoints before the last"),
     ]
     for name in ("n", "ks", "seeds", "temperature", "top_p", "top_k", "template"):
         rows.append(Row(f"evaluation.{name}", getattr(ev, name), {}, "import", ""))
