@@ -32,9 +32,12 @@ def _pts(value: float) -> str:
 def _test_phrase(test: Mapping[str, Any]) -> str:
     ci = format_ci(test["ci_low"], test["ci_high"], signed=True)
     verdict = "significant" if test["significant"] else "within noise"
-    p = format_p_value(test["p_value"])
-    p = f"p{p}" if p.startswith("<") else f"p={p}"
-    return f"{verdict} (paired test over {test['n_problems']} problems: 95% CI {ci}, {p})"
+    return f"{verdict} (paired test over {test['n_problems']} problems: 95% CI {ci}, {_p_phrase(test['p_value'])})"
+
+
+def _p_phrase(p_value: float) -> str:
+    p = format_p_value(p_value)
+    return f"p{p}" if p.startswith("<") else f"p={p}"
 
 
 def _seed_phrase(diff: float, pass1: Mapping[str, Any], runs: int) -> str:
@@ -75,6 +78,30 @@ def _crossing_sentence(label: str, block: Mapping[str, Any]) -> str:
     if first <= 0:
         return f"**{label}** is not above the base even at k=1, so there is no crossing; {tail}."
     return f"The base does not overtake **{label}** up to k={block['curve_k_max']} (no crossing); {tail}."
+
+
+def _run_tally_sentence(methods: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """Every RL run's pass@k_max against the base's, counted, with an exact sign test over the runs.
+
+    One run's difference at k_max can be within noise while its direction is the same in every run; the
+    runs (presets x seeds) are independent trainings evaluated on the same problems."""
+    from rlvr_bench.metrics.stats import sign_test
+
+    rl = [b for b in methods.values() if b.get("kind") == "rl"]
+    if not rl or BASE_LABEL not in methods:
+        return None
+    k = rl[0]["versus_base_at_k_max"]["k"]
+    base = methods[BASE_LABEL]["pass_at_k"].get(str(k), {}).get("mean")
+    values = [v for b in rl for v in b["pass_at_k"].get(str(k), {}).get("per_run", [])]
+    if base is None or len(values) < 2:
+        return None
+    below = sum(v < base - 1e-12 for v in values)
+    above = sum(v > base + 1e-12 for v in values)
+    p = sign_test(below, above)
+    verdict = "a consistent direction" if p < 0.05 else "no consistent direction"
+    return (f"Across all {len(values)} RL runs (every preset and seed), pass@{k} ended below the base's "
+            f"({base:.3f}) in {below}, above it in {above} and equal in {len(values) - below - above}: "
+            f"{verdict} (exact sign test over runs, {_p_phrase(p)}), whatever each run's own test says.")
 
 
 def _coverage_sentences(methods: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -237,7 +264,8 @@ def _family_sentence(numbers: Mapping[str, Any]) -> str | None:
 
 
 def findings(numbers: Mapping[str, Any], perplexity: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
-    """Plain sentences for "What this run shows", in order: pass@1 per method, crossings, coverage,
+    """Plain sentences for "What this run shows", in order: pass@1 per method, crossings, the RL runs'
+    direction at k_max (a sign test over runs), coverage,
     RL against distillation/SFT, RL presets against each other, training progress, math against code
     (when the study has both task families), perplexity."""
     methods = numbers["methods"]
@@ -245,6 +273,9 @@ def findings(numbers: Mapping[str, Any], perplexity: Mapping[str, Mapping[str, f
     others = {label: b for label, b in methods.items() if label != BASE_LABEL}
     out = [_pass1_sentence(label, b, base_pass1) for label, b in others.items()]
     out += [_crossing_sentence(label, b) for label, b in others.items()]
+    tally = _run_tally_sentence(methods)
+    if tally:
+        out.append(tally)
     out += _coverage_sentences(methods)
     for sentence in (_contrast_sentence(others), _pairwise_sentence(numbers["pairwise"]),
                      _progress_sentence(numbers), _family_sentence(numbers), _perplexity_sentence(perplexity)):

@@ -21,6 +21,7 @@ from rlvr_bench.metrics.stats import (
     bootstrap_ci,
     paired_test,
     seed_mean_std,
+    sign_test,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "per_problem_rates",
     "sampling_efficiency_gap",
     "seed_mean_std",
+    "sign_test",
 ]

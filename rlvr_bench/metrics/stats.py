@@ -9,6 +9,7 @@ uncertainty that comes from the finite set of problems.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -144,3 +145,25 @@ def paired_test(
     low, high = _percentiles(_bootstrap_means(diff, n_resamples, boot_rng), confidence)
     p = _sign_flip_p_value(diff, n_resamples, perm_rng)
     return PairedTestResult(float(diff.mean()), low, high, p, int(diff.size))
+
+
+def sign_test(below: int, above: int) -> float:
+    """Exact two-sided sign test (binomial, p = 1/2; ties are dropped before counting).
+
+    Args:
+        below, above: how many paired units moved each way (e.g. training runs whose pass@k_max ended
+            below / above the base's).
+    Returns:
+        P(a split at least this uneven | no preferred direction) = min(1, 2 * P(X <= min(below, above)))
+        for X ~ Binomial(below + above, 1/2); 1.0 when there is nothing to count.
+
+    >>> sign_test(16, 0)  # 2 / 2**16
+    3.0517578125e-05
+    """
+    if below < 0 or above < 0:
+        raise ValueError(f"counts must be >= 0, got {below} and {above}")
+    n = below + above
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(below, above) + 1)) / 2**n
+    return min(1.0, 2 * tail)

@@ -324,3 +324,17 @@ def test_explicit_labels_and_an_imported_run_without_records(tmp_path):
     write_report(data, tmp_path / "out", n_resamples=200)
     numbers = json.loads((tmp_path / "out" / "report.json").read_text())
     assert numbers["methods"]["grpo-verl"]["compute"] is None
+
+
+def test_the_rl_runs_direction_at_k_max_is_counted_with_a_sign_test(study):
+    from rlvr_bench.metrics import sign_test
+
+    numbers = study["json"]
+    base = numbers["methods"]["base"]["pass_at_k"]["16"]["mean"]
+    runs = [v for m in ("grpo", "ppo") for v in numbers["methods"][m]["pass_at_k"]["16"]["per_run"]]
+    below, above = sum(v < base for v in runs), sum(v > base for v in runs)
+    assert len(runs) == 4 and below >= 2  # both GRPO runs end below the base at k=16 (by construction)
+    sentence = next(s for s in numbers["findings"] if "sign test over runs" in s)
+    assert sentence.startswith(f"Across all 4 RL runs (every preset and seed), pass@16 ended below the base's "
+                               f"({base:.3f}) in {below}, above it in {above}")
+    assert f"p={sign_test(below, above):.3f}" in sentence and "no consistent direction" in sentence  # 4 runs

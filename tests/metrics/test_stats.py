@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from rlvr_bench.metrics import bootstrap_ci, paired_test, seed_mean_std
+from rlvr_bench.metrics import bootstrap_ci, paired_test, seed_mean_std, sign_test
 
 
 def test_seed_mean_std_uses_sample_std():
@@ -74,3 +74,18 @@ def test_paired_test_errors():
         paired_test([1], [1], confidence=1.5)
     with pytest.raises(ValueError):
         bootstrap_ci([1, 2], n_resamples=0)
+
+
+@pytest.mark.parametrize("below,above", [(16, 0), (5, 1), (3, 3), (0, 7), (9, 4), (0, 0)])
+def test_sign_test_equals_enumerating_every_sign_assignment(below, above):
+    """Readable reference: the share of all 2^n direction vectors at least as uneven as the one seen."""
+    n = below + above
+    seen = abs(below - above)
+    extreme = sum(1 for signs in itertools.product((1, -1), repeat=n) if abs(sum(signs)) >= seen)
+    assert sign_test(below, above) == pytest.approx(extreme / 2**n if n else 1.0)
+    assert sign_test(16, 0) == 2 / 2**16 and sign_test(5, 1) == pytest.approx(14 / 64)  # by hand
+
+
+def test_sign_test_rejects_negative_counts():
+    with pytest.raises(ValueError, match=">= 0"):
+        sign_test(-1, 2)

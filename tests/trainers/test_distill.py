@@ -140,16 +140,16 @@ def test_on_policy_logit_distillation_moves_the_student_towards_the_teacher(tiny
     student, tok = load_toy(tiny_model_dir)
     teacher, _ = load_toy(teacher_dir)
     before = _jsd_to_teacher(student, teacher, tok)
-    cfg = tiny_cfg(tiny_model_dir, teacher_dir, tmp_path / "logit", "distill_logit", trainer={"steps": 8},
+    cfg = tiny_cfg(tiny_model_dir, teacher_dir, tmp_path / "logit", "distill_logit", trainer={"steps": 16},
                    distill={"beta": 0.5})
     run = DistillTrainer(cfg).train()
-    trained, _ = load_toy(run.checkpoint_dir(8))
+    trained, _ = load_toy(run.checkpoint_dir(16))
     after = _jsd_to_teacher(trained, teacher, tok)
-    assert after < 0.7 * before, (before, after)  # measured: 0.65 -> 0.34
+    assert after < 0.7 * before, (before, after)  # measured (0.42M toy architecture): 0.65 -> 0.50 in 8 steps
     last = [r for r in run.metrics() if "train/loss" in r][-1]
-    assert last["compute/samples"] == 8 * 8 and last["compute/teacher_samples"] == 0
-    assert last["compute/teacher_tokens"] == last["compute/backward_tokens"] > 8 * 8 * 9  # prompts + completions
-    assert run.checkpoint_steps() == [8] and run.is_complete()
+    assert last["compute/samples"] == 16 * 8 and last["compute/teacher_samples"] == 0
+    assert last["compute/teacher_tokens"] == last["compute/backward_tokens"] > 16 * 8 * 9  # prompts + completions
+    assert run.checkpoint_steps() == [16] and run.is_complete()
 
 
 def test_lmbda_zero_samples_every_batch_from_the_teacher(tiny_model_dir, teacher_dir, tmp_path):
