@@ -56,9 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     for c in checks:
         print(f"{'PASS' if c.passed else 'MISS'}  {c.phenomenon:<12} {c.method:<22} {c.detail}")
     if record:
-        print(f"\nstudy wall time (this call): {record.get('wall_minutes_this_call')} min, "
-              f"{record.get('runs')} runs, {record.get('workers')} workers; sum of run times "
-              f"{sum(record.get('run_seconds', {}).values()) / 60:.1f} min")
+        calls = "; ".join(f"{c.get('wall_minutes')} min ({len(c.get('ran', []))} runs ran)"
+                          for c in record.get("calls", []))
+        print(f"\nstudy: {record.get('runs')} runs, {record.get('workers')} workers; sum of run times "
+              f"{sum(record.get('run_seconds', {}).values()) / 60:.1f} min; wall time per call: {calls or 'n/a'}")
     if args.json is not None:
         args.json.write_text(json.dumps({"rows": rows, "checks": [c.__dict__ for c in checks],
                                          "study": record}, indent=1) + "\n")
