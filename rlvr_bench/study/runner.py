@@ -2,7 +2,9 @@
 
 The base runs alone on every core (everything starts from it). The teacher then runs in the pool like any
 method, first; a run whose recipe names the teacher's model (the distillations) starts once the teacher
-is complete, and fails at once with the reason if the teacher failed. Each run is ``rlvr-bench train <recipe> <study overrides> seed=S output_dir=...`` in its own process (a
+is complete, and fails at once with the reason if the teacher failed.
+
+Each run is ``rlvr-bench train <recipe> <study overrides> seed=S output_dir=...`` in its own process (a
 crash stays in that run; its log is ``<run>/train.log``). A run whose directory has ``complete.json`` is
 skipped, so killing a study and running it again continues where it stopped. Progress lines say which
 run finished, the elapsed time and an ETA; ``<study>/study.json`` keeps every run's measured seconds across
