@@ -19,18 +19,16 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from rlvr_bench.analysis.runs import run_label
 from rlvr_bench.analysis.tables import markdown_table
 from rlvr_bench.study.phenomena import calibration_rows, check_phenomena
 
-_SEED = "-s"
-
 
 def minutes_per_method(run_seconds: dict[str, float]) -> dict[str, float]:
-    """Mean minutes per run of each method label (``grpo-s1`` -> ``grpo``)."""
+    """Mean minutes per run of each method label (``grpo-s1`` -> ``grpo``, as the report labels runs)."""
     groups: dict[str, list[float]] = defaultdict(list)
     for label, seconds in run_seconds.items():
-        head, sep, tail = label.rpartition(_SEED)
-        groups[head if sep and tail.isdigit() else label].append(seconds / 60.0)
+        groups[run_label(label)].append(seconds / 60.0)
     return {k: sum(v) / len(v) for k, v in groups.items()}
 
 

@@ -8,20 +8,19 @@ status, ``wrong_answer``, ``timeout``, ``memory``, ``no_code``, ``syntax_error``
 task. Counting them tells whether training mostly fixed the format (fewer ``no_answer``/``no_code``/
 ``syntax_error``) or the answers themselves (fewer ``wrong_answer``).
 
-Samples files are read line by line (they can hold 100k lines); a run without one is skipped and named.
+Samples files are streamed line by line (``utils.rundir.read_jsonl``: they can hold 100k lines, and a killed
+writer's partial last line is skipped); a run without one is skipped and named.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_bench.analysis.runs import BASE_LABEL, RunData, StudyData
 from rlvr_bench.rewards.adapters import _CODE_SOURCES
-from rlvr_bench.utils.rundir import RunDir
+from rlvr_bench.utils.rundir import RunDir, read_jsonl
 
 __all__ = ["ALL_SOURCES", "FORMAT_REASONS", "count_failures", "failure_columns", "reason_column", "source_kind"]
 
@@ -54,18 +53,6 @@ def failure_columns(reasons: Sequence[str]) -> list[str]:
     return [c for c in _ORDER if c in columns] + sorted(columns - set(_ORDER))
 
 
-def _samples(path: Path) -> Iterator[dict[str, Any]]:
-    """Sample lines of one file, streamed; a partial last line or an undecodable line ends the file."""
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                return
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                return
-
-
 def _empty() -> dict[str, Any]:
     return {"samples": 0, "correct": 0, "reasons": Counter()}
 
@@ -77,7 +64,7 @@ def _count_run(run: RunData, benchmark: str, source_of: Mapping[str, str],
     Only lines of the problems and evaluation seeds of the run's final summary are counted."""
     seeds = set(run.eval_seeds)
     read = 0
-    for line in _samples(RunDir(run.path).samples_path(run.step, benchmark)):
+    for line in read_jsonl(RunDir(run.path).samples_path(run.step, benchmark)):
         pid = str(line.get("id"))
         if pid not in source_of or (seeds and line.get("seed") not in seeds):
             continue

@@ -246,9 +246,7 @@ def _family_sentence(numbers: Mapping[str, Any]) -> str | None:
         base, block = part["methods"][BASE_LABEL], part["methods"][label]
         test = block["versus_base_at_k_max"]
         base_above[source] = bool(test["significant"] and test["diff"] < 0)
-        p = format_p_value(test["p_value"])
-        verdict = ("significant" if test["significant"] else "within noise") + (f", p{p}" if p[0] == "<" else
-                                                                                 f", p={p}")
+        verdict = ("significant" if test["significant"] else "within noise") + f", {_p_phrase(test['p_value'])}"
         parts.append(f"{source} ({kinds[source]}): pass@1 base {base['pass_at_k']['1']['mean']:.3f} vs "
                      f"{block['pass_at_k']['1']['mean']:.3f}, pass@{k} base {base['pass_at_k'][str(k)]['mean']:.3f} "
                      f"vs {block['pass_at_k'][str(k)]['mean']:.3f} ({_pts(test['diff'])}, {verdict})")

@@ -201,7 +201,6 @@ def plot_pass_at_k_curves(
     """
     _require(curves, "curves")
     fig, (ax,) = _new_figure()
-    fig.set_size_inches(FIGSIZE[0] + LEGEND_WIDTH, FIGSIZE[1])
     _draw_curves(ax, curves, _colors(list(curves), base_name), base_name)
     ax.set_xlabel("k (samples per problem, log2 scale)")
     if title:
@@ -211,7 +210,10 @@ def plot_pass_at_k_curves(
 
 
 def _curve_legend(fig: Figure, ax: Axes, *, crossings: bool = True) -> None:
-    """One legend in a right margin of ``LEGEND_WIDTH`` inches: ``ax``'s methods, then what an X means."""
+    """Widen ``fig`` by ``LEGEND_WIDTH`` inches and put one legend there: ``ax``'s methods, then what an X
+    means."""
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width + LEGEND_WIDTH, height)
     handles, labels = ax.get_legend_handles_labels()
     if crossings:
         handles.append(Line2D([], [], marker="X", linestyle="", color="grey", markeredgecolor=BASE_COLOR,
@@ -238,8 +240,6 @@ def plot_pass_at_k_by_source(
     names = list(dict.fromkeys(method for per_source in curves.values() for method in per_source))
     colors = _colors(names, base_name)
     fig, axes = _new_figure(len(curves))
-    width, height = fig.get_size_inches()
-    fig.set_size_inches(width + LEGEND_WIDTH, height)
     for ax, (source, per_source) in zip(axes, curves.items()):
         _require(per_source, f"curves[{source!r}]")
         _draw_curves(ax, per_source, colors, base_name)
@@ -276,7 +276,6 @@ def plot_training_progress(
     k_max = max((k for k in found if k is not None and k > 1), default=None)
     keys = ["pass@1"] + ([f"pass@{k_max}"] if k_max is not None else [])
     fig, axes = _new_figure(2)
-    fig.set_size_inches(panel_figsize(2)[0] + LEGEND_WIDTH, panel_figsize(2)[1])
     colors = _colors(list(progress), base_name)
     for ax, key in zip(axes, keys):
         for method, steps in progress.items():
