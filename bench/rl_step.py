@@ -31,7 +31,8 @@ def ours(model_dir: str, out: Path, args) -> list[float]:
 
     cfg = config_from_dict({
         "method": "rl", "output_dir": str(out), "model": {"name_or_path": model_dir},
-        "data": {"source": "toy"}, "algorithm": {"preset": "grpo", "use_kl_loss": False, "mini_batches": 1},
+        "data": {"source": "toy", "template": "toy"},
+        "algorithm": {"preset": "grpo", "use_kl_loss": False, "mini_batches": 1},
         "trainer": {"steps": args.steps, "prompts_per_step": args.prompts, "learning_rate": 1e-4,
                     "micro_batch_size": args.prompts * args.n},
         "rollout": {"n": args.n, "max_new_tokens": args.max_new_tokens}, "evaluation": {"enabled": False},

@@ -37,7 +37,11 @@ def _check_source(source: str, key: str, where: str, names: list[str]) -> None:
 
 
 def check_names(cfg: Any, where: str) -> None:
-    """Validate template, dataset, benchmark and reward names of a loaded recipe."""
+    """Validate template, dataset, benchmark and reward names of a loaded recipe.
+
+    ``load_config`` has already resolved ``data.template`` and ``evaluation.benchmarks`` left at None (toy
+    values for a toy model, an error otherwise); a None met here (a config built by hand) is skipped.
+    """
     from rlvr_bench.data.benchmarks import benchmark_names
     from rlvr_bench.data.templates import template_names
     from rlvr_bench.rewards.registry import list_rewards as reward_names
@@ -49,7 +53,7 @@ def check_names(cfg: Any, where: str) -> None:
                               f"(choose one of: {', '.join(templates)}){_suggest(name, templates)}")
     names = benchmark_names()
     _check_source(cfg.data.source, "data.source", where, names)
-    for bench in cfg.evaluation.benchmarks:
+    for bench in cfg.evaluation.benchmarks or []:
         _check_source(bench, "evaluation.benchmarks", where, names)
     rewards = reward_names()
     for name in [cfg.reward.name, *cfg.reward.weights]:

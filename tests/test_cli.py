@@ -29,11 +29,13 @@ def test_every_recipe_header_gives_a_launch_command():
 
 
 def test_recipes_command_fails_on_a_broken_recipe(tmp_path, capsys):
-    (tmp_path / "ok.yaml").write_text("method: rl\ndescription: fine\nmodel: {name_or_path: x}\ndata: {source: toy}\n")
+    (tmp_path / "ok.yaml").write_text("method: rl\ndescription: fine\nmodel: {name_or_path: x}\n"
+                                      "data: {source: toy, template: toy}\nevaluation: {enabled: false}\n")
     (tmp_path / "bad.yaml").write_text("method: rl\nmodel: {name_or_path: x}\ndata: {source: toy}\nrollout: {nn: 3}\n")
     assert main(["recipes", "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "bad.yaml: unknown key 'rollout.nn' (did you mean 'rollout.n'?)" in err
+    assert "1 recipes valid, 1 broken" in err
 
 
 def test_registry_names_are_checked(tmp_path, capsys):

@@ -3,6 +3,11 @@
 Every user mistake becomes one ``ConfigError`` line that names the file, the key, the bad value and what
 is allowed (with a "did you mean" suggestion for misspelled keys). The CLI prints that line and exits 2:
 no traceback for user mistakes.
+
+An override value is read against its field's annotation: text fields keep the text as typed (YAML 1.1
+would turn ``no``/``on`` into booleans), the other fields are parsed as YAML. After a whole recipe is built,
+``data.template`` and ``evaluation.benchmarks`` left at ``None`` are resolved: the toy world's values for a
+toy model, a one-line error naming the key to set for any other model.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import importlib.util
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -18,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from rlvr_bench.config.schema import RecipeConfig
+from rlvr_bench.config.schema import LoggingConfig, RecipeConfig, TrainerConfig
 from rlvr_bench.errors import UserError
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "field_help",
+    "is_toy_recipe",
     "load_config",
     "save_config",
 ]
@@ -37,6 +44,15 @@ class ConfigError(UserError):
 
 
 _NONE = type(None)
+_NULL_TEXTS = ("", "~", "null", "Null", "NULL")
+_YAML_OPENERS = ("[", "{", "'", '"')
+TOY_METHODS = ("toy_base", "toy_teacher")
+# logging.trackers name -> (module that must be importable, how to install it)
+_TRACKERS = {
+    "tensorboard": ("tensorboard", "pip install tensorboard, or pip install -e ."),
+    "wandb": ("wandb", "pip install wandb, or pip install -e '.[wandb]'"),
+    "trackio": ("trackio", "pip install trackio"),
+}
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = (), *, cls: type = RecipeConfig) -> Any:
@@ -44,7 +60,8 @@ def load_config(path: str | Path, overrides: Iterable[str] = (), *, cls: type = 
 
     Args:
         path: YAML recipe.
-        overrides: ``section.key=value`` strings (values parsed as YAML).
+        overrides: ``section.key=value`` strings (values read against the field's type, see
+            ``apply_overrides``).
         cls: the dataclass to build (``RecipeConfig`` or a subclass).
     """
     path = Path(path)
@@ -70,19 +87,18 @@ def load_config(path: str | Path, overrides: Iterable[str] = (), *, cls: type = 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str], *, source: str = "<overrides>",
                     cls: type = RecipeConfig) -> dict[str, Any]:
-    """Return a copy of ``raw`` with ``a.b.c=value`` overrides applied (value parsed as YAML)."""
+    """Return a copy of ``raw`` with ``a.b.c=value`` overrides applied.
+
+    The value is read against the field's annotation (``_parse_override``): ``trainer.mixed_precision=no``
+    is the string "no", ``trainer.learning_rate=1e-4`` the float 0.0001.
+    """
     out = _deep_copy(raw)
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected section.key=value")
         dotted, _, text = item.partition("=")
-        dotted = dotted.strip()
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
-        keys = dotted.split(".")
-        _check_path(keys, cls, f"override '{item}'")
+        keys = dotted.strip().split(".")
+        value = _parse_override(text, _check_path(keys, cls, f"override '{item}'"))
         node = out
         for key in keys[:-1]:
             if not isinstance(node.get(key), dict):
@@ -142,8 +158,10 @@ def _unknown_key(source: str, key: str, prefix: str, valid: Iterable[str]) -> Co
     return ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
 
 
-def _check_path(keys: list[str], cls: type, source: str) -> None:
+def _check_path(keys: list[str], cls: type, source: str) -> Any:
+    """The annotation of the field at ``keys`` under ``cls``; ``ConfigError`` for an unknown key."""
     node: type | None = cls
+    tp: Any = cls
     for depth, key in enumerate(keys):
         if node is None:
             raise ConfigError(f"{source}: '{'.'.join(keys[:depth])}' is not a section")
@@ -151,7 +169,40 @@ def _check_path(keys: list[str], cls: type, source: str) -> None:
         names = [f.name for f in dataclasses.fields(node)]
         if key not in names:
             raise _unknown_key(source, key, ".".join(keys[:depth]) + ("." if depth else ""), names)
-        node = _dataclass_of(hints[key])
+        tp = hints[key]
+        node = _dataclass_of(tp)
+    return tp
+
+
+def _is_text_type(tp: Any) -> bool:
+    """True for ``str``, ``list[str]`` and their ``| None`` forms (fields whose values are text)."""
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    kinds = [a for a in args if a is not _NONE]
+    return bool(kinds) and all(a is str or (typing.get_origin(a) is list and typing.get_args(a) == (str,))
+                               for a in kinds)
+
+
+def _load_yaml(text: str, loader: type) -> Any:
+    """``text`` parsed with the PyYAML ``loader``; the text itself when it is not valid YAML."""
+    try:
+        return yaml.load(text, Loader=loader)  # SafeLoader or BaseLoader only
+    except yaml.YAMLError:
+        return text
+
+
+def _parse_override(text: str, tp: Any) -> Any:
+    """An override value read against its field's annotation ``tp``.
+
+    Text fields (``str``, ``list[str]``, optional or not) keep the text as typed, so ``no``, ``on`` or
+    ``1e-4`` stay strings; a list, mapping or quoted literal (``[a, b]``, ``'<|im_end|>'``) is parsed as YAML
+    with every scalar kept as text; ``null``, ``~`` or nothing is None. Other fields are parsed as YAML.
+    """
+    text = text.strip()
+    if not _is_text_type(tp):
+        return _load_yaml(text, yaml.SafeLoader) if text else None
+    if text in _NULL_TEXTS:
+        return None
+    return _load_yaml(text, yaml.BaseLoader) if text.startswith(_YAML_OPENERS) else text
 
 
 def _default_of(f: dataclasses.Field, defaults: Any) -> Any:
@@ -293,7 +344,18 @@ def _check_constraints(value: Any, meta: Mapping[str, Any], source: str, key: st
 
 
 def _cross_checks(obj: Any, source: str) -> None:
-    """Constraints between fields of one section."""
+    """Constraints between fields of one section (run for every section object as it is built)."""
+    _check_ks(obj, source)
+    if isinstance(obj, TrainerConfig):
+        _check_warmup(obj, source)
+    if isinstance(obj, LoggingConfig):
+        _check_trackers(obj, source)
+    if isinstance(obj, RecipeConfig):
+        _resolve_model_defaults(obj, source)
+
+
+def _check_ks(obj: Any, source: str) -> None:
+    """Every k of a pass@k curve needs at least k samples."""
     ks, n = getattr(obj, "ks", None), getattr(obj, "n", None)
     if isinstance(ks, list) and isinstance(n, int):
         too_big = [k for k in ks if k > n]
@@ -302,3 +364,53 @@ def _cross_checks(obj: Any, source: str) -> None:
                 f"{source}: 'evaluation.ks' contains k = {too_big[0]} larger than evaluation.n = {n} "
                 "(pass@k needs n >= k samples)"
             )
+
+
+def _check_warmup(trainer: TrainerConfig, source: str) -> None:
+    """A warmup longer than the run never reaches the peak learning rate."""
+    if trainer.warmup_steps > trainer.steps:
+        raise ConfigError(
+            f"{source}: 'trainer.warmup_steps' = {trainer.warmup_steps} is longer than the run "
+            f"(trainer.steps = {trainer.steps}); lower warmup_steps or raise steps"
+        )
+
+
+def _check_trackers(logging: LoggingConfig, source: str) -> None:
+    """Every tracker in ``logging.trackers`` must be importable (checked now, not at the first log call)."""
+    for name in logging.trackers:
+        module, install = _TRACKERS[name]
+        if importlib.util.find_spec(module) is None:
+            raise ConfigError(
+                f"{source}: logging.trackers names '{name}' but the {module} package is not installed "
+                f"({install}); remove it from logging.trackers to run without it"
+            )
+
+
+def is_toy_recipe(cfg: Any) -> bool:
+    """True for a recipe of the offline toy world: a ``toy:`` policy, or a toy_base / toy_teacher build."""
+    return str(cfg.model.name_or_path or "").startswith("toy:") or cfg.method in TOY_METHODS
+
+
+def _resolve_model_defaults(cfg: RecipeConfig, source: str) -> None:
+    """Fill ``data.template`` and ``evaluation.benchmarks`` left at None (toy values for a toy recipe).
+
+    A real model must name both: the toy template and benchmark are for the offline toy world. Explicit
+    values, ``toy`` included, are kept as given.
+    """
+    toy = is_toy_recipe(cfg)
+    if cfg.data.template is None:
+        if not toy:
+            from rlvr_bench.data.templates import template_names  # light; keeps config import-free
+
+            raise ConfigError(
+                f"{source}: model '{cfg.model.name_or_path}' is not a toy model: set data.template (one of: "
+                f"{', '.join(template_names())}); the 'toy' template is for the offline toy world"
+            )
+        cfg.data.template = "toy"
+    if cfg.evaluation.benchmarks is None:
+        if not toy and cfg.evaluation.enabled:
+            raise ConfigError(
+                f"{source}: model '{cfg.model.name_or_path}' is not a toy model: set evaluation.benchmarks "
+                "(e.g. [math500, gsm8k]) or evaluation.enabled: false"
+            )
+        cfg.evaluation.benchmarks = ["toy"] if toy else []

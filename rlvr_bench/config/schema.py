@@ -7,6 +7,10 @@ file, the key, the value and what is allowed.
 
 Algorithm fields left at ``None`` take the value of the named preset (``rlvr_bench.algorithms.presets``);
 the trainer writes the fully resolved values to the run directory's ``config.yaml``.
+
+``data.template`` and ``evaluation.benchmarks`` left at ``None`` resolve at load time
+(``rlvr_bench.config.loader``): to the toy world's values for a toy model, and to a one-line error for any
+other model, so a real model never silently runs with the toy prompt format or the toy benchmark.
 """
 
 from __future__ import annotations
@@ -87,7 +91,15 @@ class DataConfig:
     answer_column: str = opt("answer", "column holding the verifiable gold answer")
     solution_column: str | None = opt(None, "column holding reference traces (SFT)")
     id_column: str | None = opt(None, "column holding a unique problem id; None = generated")
-    template: str = opt("toy", "named prompt template (rlvr_bench.data.templates), recorded with results")
+    template: str | None = opt(
+        None, "named prompt template (rlvr_bench.data.templates), recorded with results; None = 'toy' for the "
+        "toy models (toy:base, toy:teacher), required for any other model")
+    max_prompt_tokens: int | None = opt(
+        None, "drop (or reject) training and evaluation prompts longer than this many tokens; None = the model's "
+        "context length minus max_new_tokens", gt=0)
+    overlong_prompts: str = opt(
+        "drop", "what happens to a prompt over max_prompt_tokens: dropped with a logged count (as verl's "
+        "filter_overlong_prompts), or an error naming the row", choices=("drop", "error"))
     limit: int | None = opt(None, "use at most this many training prompts", gt=0)
     shuffle: bool = opt(True, "shuffle prompts (seeded) before training")
 
@@ -103,7 +115,8 @@ class RolloutConfig:
     top_p: float = opt(1.0, "nucleus sampling mass", gt=0.0, le=1.0)
     top_k: int = opt(0, "top-k sampling; 0 = off", ge=0)
     max_new_tokens: int = opt(48, "longest response; longer ones are marked truncated", gt=0)
-    stop: list[str] = opt(help="extra stop strings besides EOS", factory=list)
+    stop: list[str] = opt(help="extra stop strings besides the stop rule (end-of-text ids + the template's "
+                          "turn-end token); special tokens allowed", factory=list)
     batch_size: int = opt(1024, "sequences generated per forward batch", gt=0)
 
 
@@ -176,7 +189,9 @@ class RewardConfig:
 class EvaluationConfig:
     """pass@k evaluation after every checkpoint."""
 
-    benchmarks: list[str] = opt(help="benchmark short names or local files", factory=lambda: ["toy"])
+    benchmarks: list[str] | None = opt(
+        None, "benchmark short names or local files; None = ['toy'] for the toy models, required for any other "
+        "model (when evaluation is enabled)")
     n: int = opt(64, "samples per problem per seed", ge=1)
     ks: list[int] = opt(help="k values of the pass@k curve (each <= n)", factory=lambda: [1, 2, 4, 8, 16, 32, 64],
                         ge=1)
@@ -188,6 +203,9 @@ class EvaluationConfig:
     top_p: float = opt(1.0, "evaluation nucleus sampling mass", gt=0.0, le=1.0)
     top_k: int = opt(0, "evaluation top-k; 0 = off", ge=0)
     max_new_tokens: int = opt(48, "evaluation response length limit", gt=0)
+    stop: list[str] = opt(help="extra stop strings for evaluation (special tokens such as '<|im_end|>' allowed), "
+                          "besides the stop rule: the tokenizer's end-of-text ids and the template's turn-end "
+                          "token", factory=list)
     limit: int | None = opt(None, "evaluate at most this many problems per benchmark", gt=0)
     template: str | None = opt(None, "prompt template for evaluation; None = data.template")
     at_start: bool = opt(True, "also evaluate the initial model (step 0)")

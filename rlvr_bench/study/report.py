@@ -21,7 +21,9 @@ def _problems(benchmark: str, base_dir: Path) -> dict[str, str]:
         from rlvr_bench.config import config_from_dict
         from rlvr_bench.data.toy import toy_dataset
 
-        cfg = config_from_dict(yaml.safe_load((base_dir / "config.yaml").read_text()))
+        raw = yaml.safe_load((base_dir / "config.yaml").read_text())
+        raw["logging"] = {**(raw.get("logging") or {}), "trackers": []}  # only toy.tasks is read here
+        cfg = config_from_dict(raw)
         ds = toy_dataset("test", task=cfg.toy.tasks)
     else:
         from rlvr_bench.data.benchmarks import load_benchmark

@@ -174,3 +174,88 @@ def test_nested_section_defaults_come_from_the_parent_default():
     cfg = config_from_dict(raw)
     assert (cfg.toy.teacher.train.lr, cfg.toy.teacher.train.steps, cfg.toy.teacher.train.warmup_steps) == (1e-3, 150, 15)
     assert dict((k, d) for k, _, d in field_help())["toy.teacher.train.steps"] == 150
+
+
+# ------------------------------------------------------------- overrides read against the field's type
+
+
+@pytest.mark.parametrize("override,key,expected", [
+    ("trainer.mixed_precision=no", ("trainer", "mixed_precision"), "no"),  # YAML 1.1 would read False
+    ("trainer.learning_rate=1e-4", ("trainer", "learning_rate"), 0.0001),  # PyYAML would read a string
+    ("evaluation.stop=['<|im_end|>']", ("evaluation", "stop"), ["<|im_end|>"]),
+    ("rollout.stop=[no, on]", ("rollout", "stop"), ["no", "on"]),  # list[str] items stay text
+    ("model.reference=null", ("model", "reference"), None),
+    ("model.critic=~", ("model", "critic"), None),
+    ("data.subset=2023", ("data", "subset"), "2023"),
+    ("data.split='yes'", ("data", "split"), "yes"),
+    ("logging.progress=false", ("logging", "progress"), False),
+    ("trainer.steps=7", ("trainer", "steps"), 7),
+])
+def test_override_value_is_read_against_the_field_type(tmp_path, override, key, expected):
+    cfg = load_config(write(tmp_path, GOOD), [override])
+    section, name = key
+    assert getattr(getattr(cfg, section), name) == expected
+
+
+def test_text_override_reaches_the_choices_check_as_text(tmp_path):
+    """``data.template=on`` is the string 'on' (rejected later by the template registry, not as a bool)."""
+    assert apply_overrides({}, ["data.template=on"]) == {"data": {"template": "on"}}
+    msg = error_of(write(tmp_path, GOOD), ["trainer.mixed_precision=yes"])
+    assert "'trainer.mixed_precision' = 'yes' is not allowed (choose one of: no, bf16, fp16)" in msg
+
+
+def test_non_text_override_still_parses_yaml(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD), ["logging.progress=no", "reward.weights={math: 1.0, format: 0.1}",
+                                               "evaluation.ks=[1, 2]"])
+    assert cfg.logging.progress is False  # a bool field: YAML reads no / yes
+    assert cfg.reward.weights == {"math": 1.0, "format": 0.1} and cfg.evaluation.ks == [1, 2]
+    msg = error_of(write(tmp_path, GOOD), ["trainer.steps=many"])
+    assert msg.endswith("'trainer.steps' = 'many' is not a valid int")
+
+
+# ------------------------------------------------------------------------------- cross-field checks
+
+
+def test_warmup_longer_than_the_run_is_one_line(tmp_path):
+    path = write(tmp_path, GOOD)
+    msg = error_of(path, ["trainer.warmup_steps=6"])
+    assert msg == (f"{path}: 'trainer.warmup_steps' = 6 is longer than the run (trainer.steps = 5); "
+                   "lower warmup_steps or raise steps")
+    assert load_config(path, ["trainer.warmup_steps=5"]).trainer.warmup_steps == 5  # equal is fine
+
+
+def _missing(*absent: str):
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name in absent else real(name, *args, **kwargs)
+
+    return find_spec
+
+
+@pytest.mark.parametrize("tracker,install", [
+    ("wandb", "pip install wandb, or pip install -e '.[wandb]'"),
+    ("trackio", "pip install trackio"),
+    ("tensorboard", "pip install tensorboard, or pip install -e ."),
+])
+def test_tracker_not_installed_fails_at_validation(tmp_path, monkeypatch, tracker, install):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", _missing(tracker))
+    path = write(tmp_path, GOOD + f"logging: {{trackers: [{tracker}]}}\n")
+    assert error_of(path) == (
+        f"{path}: logging.trackers names '{tracker}' but the {tracker} package is not installed ({install}); "
+        "remove it from logging.trackers to run without it"
+    )
+
+
+def test_installed_or_no_trackers_load(tmp_path, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", _missing("wandb"))
+    path = write(tmp_path, GOOD)
+    assert load_config(path, ["logging.trackers=[]"]).logging.trackers == []
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a, **k: object())
+    assert load_config(path, ["logging.trackers=[wandb, trackio]"]).logging.trackers == ["wandb", "trackio"]

@@ -64,7 +64,7 @@ def test_small_study_runs_resumes_and_reports(tmp_path, monkeypatch):
         methods: [{recipes_dir() / 'toy/grpo.yaml'}]
         seeds: [0, 1]
         overrides: [evaluation.n=4, "evaluation.ks=[1,2,4]", evaluation.limit=20, evaluation.at_start=false,
-                    trainer.steps=2, trainer.prompts_per_step=4, trainer.save_every=0, "logging.trackers=[]"]
+                    trainer.steps=2, trainer.warmup_steps=0, trainer.prompts_per_step=4, trainer.save_every=0, "logging.trackers=[]"]
         workers: 2
         threads_per_worker: 1
         report: {{ks: [1, 4], gap_k: 4, perplexity: true, perplexity_samples: 16}}
