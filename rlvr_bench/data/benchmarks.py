@@ -40,7 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlvr_bench.data.loading import DataError, is_local_source, load_prompts
+from rlvr_bench.data.loading import (
+    LOCAL_FILE_HINT,
+    DataError,
+    HubDataError,
+    is_local_source,
+    load_prompts,
+    require_hub_dataset,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from datasets import Dataset
@@ -55,6 +62,7 @@ __all__ = [
     "last_boxed_content",
     "load_benchmark",
     "local_copy",
+    "offline_hint",
     "strip_dollars",
 ]
 
@@ -181,6 +189,8 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
     ]
 }
 
+_SOURCE_HINT = "pass a local copy of the dataset's hub-format file as source"
+
 _OVERRIDE_KEYS = ("split", "subset", "problem_column", "answer_column", "solution_column", "id_column", "seed")
 
 
@@ -233,6 +243,9 @@ def load_benchmark(
     if is_local_source(target) or Path(target).expanduser().exists():
         return load_prompts(target, limit=limit, **column_overrides)
     if "/" in target:
+        split = column_overrides.get("split", "test")
+        require_hub_dataset(target.partition(":")[0], what=f"benchmark dataset {target!r} split {split!r}",
+                            hint=f"pass {LOCAL_FILE_HINT} instead")
         return load_prompts(target, **{"split": "test", **column_overrides}, limit=limit)
     raise DataError(
         f"unknown benchmark {target!r}: not a short name (valid: {', '.join(benchmark_names())}) "
@@ -269,12 +282,50 @@ def _load_named(
         "id_column": spec.id_column,
     }
     kwargs.update(overrides)
+    _require_benchmark_hub(spec, split=kwargs["split"], subset=kwargs["subset"], local_dir=local_dir,
+                           source=source)
     try:
         ds = load_prompts(spec.hub_id if source is None else source, limit=limit, source_name=spec.name, **kwargs)
+    except HubDataError:
+        raise
     except DataError as err:
-        hint = f"; or set {DATA_DIR_ENV} to a folder with {spec.local_file}" if source is None else ""
+        hint = f"; or {offline_hint(spec, kwargs['split'], local_dir)}" if source is None else ""
         raise DataError(f"benchmark {spec.name!r}: {err}{hint}") from None
     return _finish(ds, spec, prefix_ids=True)
+
+
+def _require_benchmark_hub(spec: BenchmarkSpec, *, split: str, subset: str | None,
+                           local_dir: str | Path | None, source: str | Path | None) -> None:
+    """Fail fast (one line, with the fix for this split) when the benchmark's hub data is unreachable."""
+    if source is not None:  # a hub-format file (no check) or another dataset name
+        if not is_local_source(source):
+            require_hub_dataset(str(source).partition(":")[0], what=f"benchmark {spec.name!r} source "
+                                f"{str(source)!r} split {split!r}", hint=_SOURCE_HINT)
+        return
+    if spec.hub_id is None:  # built in: no hub
+        return
+    config = f", subset {subset!r}" if subset else ""
+    require_hub_dataset(spec.hub_id, what=f"benchmark {spec.name!r} ({spec.hub_id}{config}, split {split!r})",
+                        hint=offline_hint(spec, split, local_dir))
+
+
+def offline_hint(spec: BenchmarkSpec, split: str, local_dir: str | Path | None = None) -> str:
+    """How to load ``spec``'s ``split`` without the hub: the local copy it would read, or a local file.
+
+    The normalised copy :func:`local_copy` looks for (``spec.local_file``) serves only the benchmark's own
+    split; any other split (e.g. ``gsm8k`` as training data, split ``train``) needs a local data file.
+    """
+    if spec.answer_is_tests and split != spec.split:  # rows are built from several hub columns
+        return f"pass the dataset's hub-format file of split {split!r} as source"
+    if spec.local_file is None or split != spec.split:
+        own = f" ({DATA_DIR_ENV}/{spec.local_file} holds only split {spec.split!r})" if spec.local_file else ""
+        return f"point data.source at {LOCAL_FILE_HINT}{own}"
+    folder = local_dir if local_dir is not None else os.environ.get(DATA_DIR_ENV)
+    where = (f"put {spec.local_file} in '{folder}'" if folder
+             else f"set {DATA_DIR_ENV} to a folder holding {spec.local_file}")
+    if spec.answer_is_tests:
+        return f"{where}, or pass the dataset's hub-format file as source"
+    return f"{where}, or pass {LOCAL_FILE_HINT} instead of {spec.name!r}"
 
 
 def local_copy(spec: BenchmarkSpec, local_dir: str | Path | None = None) -> Path | None:

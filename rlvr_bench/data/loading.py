@@ -28,18 +28,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.errors import UserError
+from rlvr_bench.utils.hub import HubUnavailableError, hub_offline, require_hub
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from datasets import Dataset
 
-__all__ = ["DataError", "LOCAL_SUFFIXES", "load_prompts", "normalize_answer", "is_local_source"]
+__all__ = [
+    "DataError",
+    "HubDataError",
+    "LOCAL_FILE_HINT",
+    "LOCAL_SUFFIXES",
+    "is_local_source",
+    "load_prompts",
+    "normalize_answer",
+    "require_hub_dataset",
+]
 
 LOCAL_SUFFIXES: dict[str, str] = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 """Local file suffixes and the ``datasets`` builder that reads them."""
 
 
+LOCAL_FILE_HINT = "a local .jsonl/.parquet/.csv file with problem and answer columns"
+"""What the offline hints offer in place of a hub dataset."""
+
+
 class DataError(UserError):
     """A prompt dataset cannot be loaded or does not fit the column mapping (message: one line)."""
+
+
+class HubDataError(DataError, HubUnavailableError):
+    """A hub dataset name while the Hugging Face hub cannot be reached (one line, with the fix)."""
 
 
 def normalize_answer(value: Any) -> str:
@@ -185,13 +203,48 @@ def _load_local(path: Path) -> Dataset:
         raise DataError(f"cannot read data file '{path}': {_first_line(err)}") from None
 
 
+def require_hub_dataset(repo: str, *, what: str, hint: str) -> None:
+    """Fail fast with :class:`HubDataError` when loading hub dataset ``repo`` needs an unreachable hub.
+
+    A local path (an existing file or folder) never needs the hub and passes without a network check.
+    Offline, a copy in the ``datasets`` cache passes when ``datasets`` runs in offline mode (it then reads
+    the cache without network); otherwise the hint says how to use it.
+    """
+    if Path(repo).expanduser().exists() or not hub_offline():
+        return
+    if _in_datasets_cache(repo):
+        import datasets
+
+        if datasets.config.HF_HUB_OFFLINE:
+            return
+        hint = f"a cached copy exists: set HF_HUB_OFFLINE=1 to use it, or {hint}"
+    require_hub(what, hint, error=HubDataError)
+
+
+def _in_datasets_cache(repo: str) -> bool:
+    """True when ``datasets`` holds a prepared copy of hub dataset ``repo`` (its own cache layout)."""
+    try:
+        from datasets import config
+        from datasets.naming import camelcase_to_snakecase
+
+        parts = repo.split("/")
+        parts[-1] = camelcase_to_snakecase(parts[-1])
+        root = Path(config.HF_DATASETS_CACHE) / "___".join(parts)
+        return any(p.is_dir() for p in root.glob("*/*/*"))
+    except (ImportError, OSError, ValueError):  # no datasets, unreadable cache: treat as not cached
+        return False
+
+
 def _load_hub(name: str, *, split: str, subset: str | None) -> Dataset:
-    """Load a hub dataset; every failure becomes one ``DataError`` line."""
+    """Load a hub dataset; every failure becomes one ``DataError`` line (offline: at once, no retries)."""
     from datasets import load_dataset
 
     repo, _, suffix = name.partition(":")
     config = subset if subset is not None else (suffix or None)
     where = repo + (f" (subset {config!r})" if config else "")
+    given = f" subset {subset!r}" if subset is not None else ""
+    require_hub_dataset(repo, what=f"data.source {name!r}{given} split {split!r}",
+                        hint=f"point data.source at {LOCAL_FILE_HINT}")
     try:
         return load_dataset(repo, config, split=split)
     except (ConnectionError, TimeoutError) as err:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.errors import UserError
+from rlvr_bench.utils.hub import HubUnavailableError, hub_offline, require_hub
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "DTYPES",
+    "HubModelError",
     "LoraSpec",
     "ModelLoadError",
     "apply_lora",
@@ -49,6 +51,10 @@ _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"
 
 class ModelLoadError(UserError):
     """A model or tokenizer cannot be loaded (message: one line)."""
+
+
+class HubModelError(ModelLoadError, HubUnavailableError):
+    """A hub model name while the Hugging Face hub cannot be reached (one line, with the fix)."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,10 @@ def _load_adapter(path: str, torch_dtype: Any, trust_remote_code: bool, *, train
     if not base_name:
         raise ModelLoadError(f"adapter directory '{path}' does not name its base model (base_model_name_or_path)")
     base = _load_causal_lm(base_name, torch_dtype, trust_remote_code, trainable_adapter=trainable)
+    if (Path(path) / "generation_config.json").is_file():  # the run's stop rule, saved with its adapter
+        from transformers import GenerationConfig
+
+        base.generation_config = GenerationConfig.from_pretrained(path)
     with _quiet_peft():
         return PeftModel.from_pretrained(base, path, is_trainable=trainable)
 
@@ -292,12 +302,31 @@ def _check_source(name_or_path: str | Path, needed: tuple[str, ...], what: str) 
 
 
 def _call_hub(fn: Any, source: str, what: str, **kwargs: Any) -> Any:
-    """Call a ``from_pretrained``; hub and file errors become one ``ModelLoadError`` line."""
+    """Call a ``from_pretrained``; hub and file errors become one ``ModelLoadError`` line.
+
+    A hub name while the hub is offline fails at once (:class:`HubModelError`) unless the Hugging Face
+    cache holds it: it then loads from the cache only (``local_files_only``), without network retries.
+    """
+    if not Path(source).exists() and hub_offline():
+        if not _in_hub_cache(source, what):
+            require_hub(f"{what} {source!r}", "pass a local model directory", error=HubModelError)
+        kwargs = {**kwargs, "local_files_only": True}
     try:
         return fn(source, **kwargs)
     except OSError as err:  # transformers raises OSError (and subclasses) for hub / file problems
         where = "directory" if Path(source).exists() else "Hugging Face name (hub unreachable or no such repo?)"
         raise ModelLoadError(f"cannot load {what} from {where} '{source}': {_first_line(err)}") from None
+
+
+def _in_hub_cache(repo_id: str, what: str) -> bool:
+    """True when the Hugging Face cache holds ``repo_id``'s config (model) or tokenizer files."""
+    from huggingface_hub import try_to_load_from_cache
+
+    files = _TOKENIZER_FILES + _MODEL_FILES if what == "tokenizer" else _MODEL_FILES
+    try:
+        return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in files)
+    except (ValueError, OSError):  # not a valid repo id, unreadable cache
+        return False
 
 
 def _first_line(err: BaseException) -> str:

@@ -21,32 +21,42 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rlvr_bench.utils.fsio import check_writable, output_error, write_text_atomic
+
 __all__ = ["RunDir", "append_jsonl", "read_jsonl", "write_json_atomic"]
 
 _STEP_RE = re.compile(r"^step-(\d+)$")
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON through a temporary file and ``os.replace`` (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str))
-    os.replace(tmp, path)
+    """Write JSON through a temporary file and ``os.replace`` (never a half-written file).
+
+    Raises:
+        rlvr_bench.utils.fsio.OutputLocationError: the file cannot be written (one line: path, reason).
+    """
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=str))
 
 
 def append_jsonl(path: Path, rows: list[dict[str, Any]] | dict[str, Any], *, fsync: bool = False) -> None:
-    """Append rows as JSON lines (one ``write`` call, so a crash loses at most a trailing partial line)."""
+    """Append rows as JSON lines (one ``write`` call, so a crash loses at most a trailing partial line).
+
+    Raises:
+        rlvr_bench.utils.fsio.OutputLocationError: the file cannot be written (one line: path, reason).
+    """
     if isinstance(rows, dict):
         rows = [rows]
     if not rows:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = "".join(json.dumps(r, default=str) + "\n" for r in rows)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(data)
-        fh.flush()
-        if fsync:
-            os.fsync(fh.fileno())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+    except OSError as err:
+        raise output_error(path, err) from err
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -120,6 +130,11 @@ class RunDir:
 
     def is_complete(self) -> bool:
         return self.complete_path.exists()
+
+    # writes: an OSError becomes one OutputLocationError line naming the path ------------------------
+    def check_writable(self) -> None:
+        """Create the run directory and prove it takes writes (raises ``OutputLocationError``)."""
+        check_writable(self.path)
 
     def mark_complete(self, info: dict[str, Any] | None = None) -> None:
         write_json_atomic(self.complete_path, info or {})

@@ -115,11 +115,12 @@ def test_offline_hub_names_the_benchmark_and_the_fix(monkeypatch):
     with pytest.raises(DataError) as info:
         load_benchmark("math500")
     msg = str(info.value)
-    assert msg.startswith("benchmark 'math500': cannot reach Hugging Face dataset HuggingFaceH4/MATH-500")
-    assert msg.endswith(f"set {DATA_DIR_ENV} to a folder with math500.jsonl")
+    assert msg.startswith("cannot reach the Hugging Face hub for benchmark 'math500' (HuggingFaceH4/MATH-500, "
+                          "split 'test')")
+    assert f"set {DATA_DIR_ENV} to a folder holding math500.jsonl" in msg
     assert "\n" not in msg
     # a benchmark short name as a training source keeps the requested split: gsm8k train, from the hub
-    with pytest.raises(DataError, match=r"openai/gsm8k \(subset 'main'\)"):
+    with pytest.raises(DataError, match=r"openai/gsm8k, subset 'main', split 'train'"):
         load_prompts("gsm8k", split="train")
 
 

@@ -107,7 +107,8 @@ def test_unreachable_hub_dataset_is_one_line(monkeypatch):
     with pytest.raises(DataError) as info:
         load_prompts("some-org/some-prompts:main", split="train")
     msg = str(info.value)
-    assert msg.startswith("cannot reach Hugging Face dataset some-org/some-prompts (subset 'main') (offline?)")
+    assert msg.startswith("cannot reach the Hugging Face hub for data.source 'some-org/some-prompts:main' "
+                          "split 'train' (offline: ")
     assert "\n" not in msg
 
 

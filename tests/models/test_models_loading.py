@@ -141,6 +141,5 @@ def test_unreachable_hub_model_is_one_line(monkeypatch):
     with pytest.raises(ModelLoadError) as info:
         load_policy("some-org/no-such-model", device="cpu")
     msg = str(info.value)
-    assert msg.startswith("cannot load model from Hugging Face name (hub unreachable or no such repo?) "
-                          "'some-org/no-such-model': ")
+    assert msg.startswith("cannot reach the Hugging Face hub for model 'some-org/no-such-model' (offline: ")
     assert "\n" not in msg
