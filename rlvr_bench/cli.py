@@ -99,19 +99,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="section.key=value overrides")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("eval", help="pass@k evaluation of a model on a benchmark")
-    p.add_argument("model", help="model directory, hub name, or toy:base / toy:teacher")
-    p.add_argument("--benchmark", required=True, action="append", help="short name or local file (repeatable)")
-    p.add_argument("--n", type=int, default=64, help="samples per problem per seed")
-    p.add_argument("--ks", type=_int_list, default=None, help="comma-separated k values (default powers of 2 <= n)")
-    p.add_argument("--seeds", type=_int_list, default=[0], help="comma-separated sampling seeds")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=0)
-    p.add_argument("--max-new-tokens", type=int, default=48)
-    p.add_argument("--template", default=None, help="prompt template (default: toy for toy models, else plain)")
-    p.add_argument("--limit", type=int, default=None, help="evaluate at most this many problems")
-    p.add_argument("--step", type=int, default=0, help="checkpoint step recorded in the run directory")
+    p = sub.add_parser("eval", help="pass@k evaluation of a model on a benchmark",
+                       description="pass@k of a model. Given a run's checkpoint (checkpoints/step-N, full or LoRA), "
+                       "every setting below defaults to what that run's own evaluation used (its template, "
+                       "decoding, stop rule, benchmarks, n, ks, seeds, batch size); a flag overrides it. Other "
+                       "models get the defaults shown.")
+    p.add_argument("model", help="model directory, run checkpoint, hub name, or toy:base / toy:teacher")
+    p.add_argument("--benchmark", action="append", default=None,
+                   help="short name or local file, repeatable (default: the run's evaluation.benchmarks; required "
+                   "for other models)")
+    p.add_argument("--n", type=int, default=None, help="samples per problem per seed (default: the run's, else 64)")
+    p.add_argument("--ks", type=_int_list, default=None,
+                   help="comma-separated k values (default: the run's, else powers of 2 <= n)")
+    p.add_argument("--seeds", type=_int_list, default=None, help="comma-separated sampling seeds (default: the "
+                   "run's, else 0)")
+    p.add_argument("--temperature", type=float, default=None, help="(default: the run's, else 1.0)")
+    p.add_argument("--top-p", type=float, default=None, help="(default: the run's, else 1.0)")
+    p.add_argument("--top-k", type=int, default=None, help="0 = off (default: the run's, else 0)")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="(default: the run's, else 48)")
+    p.add_argument("--stop", action="append", default=None,
+                   help="extra stop string, repeatable; a special token such as '<|im_end|>' is matched as its id "
+                   "(default: the run's; the stop rule, end-of-text ids plus the template's turn-end token, "
+                   "always applies)")
+    p.add_argument("--template", default=None,
+                   help="prompt template (default: the run's; else code benchmarks' own, toy for toy models, plain)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="sequences per forward batch; it also fixes the per-unit sampling seeds (default: the "
+                   "run's rollout.batch_size, else 1024, 64 for code benchmarks)")
+    p.add_argument("--max-prompt-tokens", type=int, default=None,
+                   help="longer prompts are not sampled and score 0 (default: the run's data.max_prompt_tokens, "
+                   "else the model's context minus --max-new-tokens)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate at most this many problems (default: all)")
+    p.add_argument("--step", type=int, default=0, help="checkpoint step recorded in the run directory (default: 0)")
     p.add_argument("--out", default=None, help="run directory to write eval/ into (default runs/eval/<model>)")
     p.set_defaults(func=_cmd_eval)
 
@@ -148,6 +167,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (UserError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # last resort: read-only, full, no permission, over quota - in one line
+        from rlvr_bench.utils.fsio import WRITE_ERRNOS, output_error
+
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        named = exc.filename is not None
+        text = output_error(exc.filename, exc) if named else f"cannot write output: {exc.strerror}"
+        print(f"error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rlvr_bench.cli import main, recipes_dir
 from rlvr_bench.recipes import validate_all
 
@@ -74,3 +76,11 @@ def test_console_script_help():
     out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
     for cmd in ("study", "train", "eval", "compare", "recipes", "env"):
         assert cmd in out.stdout
+
+
+def test_eval_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for text in ("else 64", "else 1.0", "else 48", "else 0)", "--stop", "else 1024", "the run's"):
+        assert text in out, text

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PromptTemplate", "TEMPLATES", "get_template", "render_prompt", "template_names"]
+__all__ = [
+    "PromptTemplate",
+    "TEMPLATES",
+    "chat_end_token",
+    "get_template",
+    "render_prompt",
+    "template_names",
+    "template_sha256",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,10 @@ class PromptTemplate:
             ``[{"role": "system", ...}?, {"role": "user", "content": pattern.format(problem=...)}]``.
         system: optional system message for chat templates.
         description: one line for ``rlvr-bench recipes`` and the docs.
+        turn_end: tokens that end the model's turn in this format besides the tokenizer's end-of-text
+            (the stopping rule, ``rlvr_bench.rollout.stopping``). A chat template's own turn-end token is
+            found from the tokenizer's chat template (:func:`chat_end_token`); names listed here are used
+            when the tokenizer has them as single tokens (e.g. ``<|im_end|>`` for Qwen's ChatML).
     """
 
     name: str
@@ -35,6 +47,18 @@ class PromptTemplate:
     chat: bool = False
     system: str | None = None
     description: str = ""
+    turn_end: tuple[str, ...] = ()
+
+    def turn_end_tokens(self, tokenizer=None) -> list[str]:
+        """The turn-end tokens of this template for ``tokenizer`` (only tokens it has as one id)."""
+        names = list(self.turn_end)
+        if self.chat and tokenizer is not None:
+            detected = chat_end_token(tokenizer)
+            if detected is not None:
+                names.insert(0, detected)
+        if tokenizer is None:
+            return list(dict.fromkeys(names))
+        return [t for t in dict.fromkeys(names) if _single_token_id(tokenizer, t) is not None]
 
     def messages(self, problem: str) -> list[dict[str, str]]:
         """Chat messages for one problem (also used for verl's ``prompt`` column)."""
@@ -58,12 +82,14 @@ TEMPLATES: dict[str, PromptTemplate] = {
             chat=True,
             system="You are a helpful assistant.",
             description="Qwen2.5-Math chat format with the \\boxed{} instruction",
+            turn_end=("<|im_end|>",),
         ),
         PromptTemplate(
             "r1_distill",
             "{problem}\n" + _BOX,
             chat=True,
             description="DeepSeek-R1-Distill format: user turn only, no system prompt",
+            turn_end=("<｜end▁of▁sentence｜>",),
         ),
         PromptTemplate(
             "boxed_completion",
@@ -113,3 +139,41 @@ def render_prompt(template: str | PromptTemplate, problem: str, tokenizer=None) 
             "use a plain template (e.g. 'boxed_completion') for base models"
         )
     return tokenizer.apply_chat_template(tpl.messages(problem), tokenize=False, add_generation_prompt=True)
+
+
+def template_sha256(template: str | PromptTemplate, tokenizer=None) -> str:
+    """sha256 of everything that decides how a problem is rendered: the named template's fields and, for a
+    chat template, the tokenizer's own Jinja chat template (provenance: two results with the same template
+    name but another chat template are told apart)."""
+    import hashlib
+    import json
+
+    tpl = get_template(template) if isinstance(template, str) else template
+    record = {"name": tpl.name, "pattern": tpl.pattern, "chat": tpl.chat, "system": tpl.system,
+              "chat_template": getattr(tokenizer, "chat_template", None) if tpl.chat else None}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+def chat_end_token(tokenizer) -> str | None:
+    """The special token that closes an assistant turn in the tokenizer's chat template (``<|im_end|>`` for Qwen,
+    ``<|eot_id|>`` for Llama 3), or None when there is no chat template or no such token."""
+    if getattr(tokenizer, "chat_template", None) is None:
+        return None
+    mark = "RLVRBENCHMARK"
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "x"}, {"role": "assistant", "content": mark}],
+                                         tokenize=False)
+    if mark not in text:
+        return None
+    tail = text.split(mark, 1)[1]
+    special = set(tokenizer.all_special_ids) | {i for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items()
+                                                if getattr(t, "special", False)}
+    for token_id in tokenizer(tail, add_special_tokens=False)["input_ids"]:
+        if token_id in special:
+            return tokenizer.convert_ids_to_tokens(token_id)
+    return None
+
+
+def _single_token_id(tokenizer, token: str) -> int | None:
+    """The id of ``token`` when the tokenizer encodes it as exactly one id, else None."""
+    ids = tokenizer(token, add_special_tokens=False)["input_ids"]
+    return int(ids[0]) if len(ids) == 1 else None

@@ -34,7 +34,7 @@ class PassAtKCallback(TrainerCallback):
     Args:
         run_dir: the run directory results are written to.
         benchmarks: short names, files or Datasets.
-        n, ks, seeds, decoding, template, limit, reward: as in ``evaluate``.
+        n, ks, seeds, decoding, template, limit, reward, max_prompt_tokens: as in ``evaluate``.
         at_start: evaluate the initial model as step 0 when training begins.
         intermediate_n: samples per problem at checkpoints before ``final_step`` (None = ``n``); pass@k is
             then reported for the ks up to it. Step 0 and the final checkpoint always get ``n``.
@@ -47,11 +47,12 @@ class PassAtKCallback(TrainerCallback):
                  ks: Sequence[int] | None = None, seeds: Sequence[int] = (0,), decoding: Decoding | None = None,
                  template: str = "toy", limit: int | None = None, reward: str = "auto", at_start: bool = True,
                  batch_size: int = 1024, intermediate_n: int | None = None, final_step: int | None = None,
-                 log_fn: Callable[[dict[str, float], int], None] | None = None) -> None:
+                 log_fn: Callable[[dict[str, float], int], None] | None = None,
+                 max_prompt_tokens: int | None = None) -> None:
         self.run = RunDir(run_dir)
         self.benchmarks = list(benchmarks)
         self.kwargs = dict(n=n, ks=ks, seeds=seeds, decoding=decoding, template=template, limit=limit,
-                           reward=reward, batch_size=batch_size)
+                           reward=reward, batch_size=batch_size, max_prompt_tokens=max_prompt_tokens)
         self.at_start = at_start
         self.intermediate_n = intermediate_n
         self.final_step = final_step

@@ -9,6 +9,7 @@ recomputed later without sampling again (papers.md: Chen et al. 2021 estimator; 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rlvr_bench.evaluation.samples import Unit, load_complete_units, plan_units, unit_seed
-from rlvr_bench.evaluation.scoring import make_scorer
+from rlvr_bench.evaluation.scoring import make_scorer, resolved_reward
 from rlvr_bench.rollout import Decoding, RolloutEngine, build_engine
 from rlvr_bench.utils.dist import get_logger
 from rlvr_bench.utils.rundir import RunDir, read_jsonl, write_json_atomic
@@ -93,6 +94,38 @@ def _prompts(rows: list[dict[str, Any]], template: str, tokenizer: Any) -> list[
     return [render_prompt(template, r["problem"], tokenizer) for r in rows]
 
 
+def prompt_sha256(prompt: str) -> str:
+    """The first 16 hex digits of the rendered prompt's sha256 (stored with every sample line)."""
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16]
+
+
+def _stop_rule_decoding(decoding: Decoding, template: str, engine: RolloutEngine) -> tuple[Decoding, dict]:
+    """``decoding`` with the stop rule of ``template`` for the engine's tokenizer and model."""
+    from rlvr_bench.rollout.stopping import resolve_stop_rule
+
+    tokenizer = getattr(engine, "tokenizer", None)
+    if tokenizer is None:
+        return decoding, {}
+    rule = resolve_stop_rule(tokenizer, template, model=getattr(engine, "model", None), strings=decoding.stop)
+    return rule.apply(decoding), rule.as_dict()
+
+
+def _overlong(prompts: list[str], ids: list[str], tokenizer: Any, engine: RolloutEngine, decoding: Decoding,
+              max_prompt_tokens: int | None) -> set[int]:
+    """Indices of prompts the model cannot read whole (longer than its context minus max_new_tokens)."""
+    from rlvr_bench.data.limits import filter_overlong, prompt_token_limit
+
+    config = getattr(getattr(engine, "model", None), "config", None)
+    limit = prompt_token_limit(max_prompt_tokens, config, decoding.max_new_tokens)
+    if limit is None or tokenizer is None:
+        return set()
+    dropped = set(filter_overlong(prompts, tokenizer, limit, names=ids).dropped)
+    if dropped:
+        log.warning("%d of %d problems are longer than %d prompt tokens: not sampled, scored 0 "
+                    "(reason prompt_too_long)", len(dropped), len(prompts), limit)
+    return dropped
+
+
 def _write_summary(run: RunDir, summary: dict[str, Any]) -> None:
     """Replace the (step, benchmark) line of summary.jsonl (never a duplicate line)."""
     others = [r for r in read_jsonl(run.summary_path)
@@ -121,6 +154,7 @@ def evaluate(
     engine: RolloutEngine | None = None,
     batch_size: int = 1024,
     progress: Callable[[int, int], None] | None = None,
+    max_prompt_tokens: int | None = None,
 ) -> EvalResult:
     """Sample, score and summarise; resumable when ``run_dir`` is given.
 
@@ -131,6 +165,11 @@ def evaluate(
         decoding: temperature/top_p/top_k/max_new_tokens/stop (default: temperature 1.0).
         run_dir: where ``eval/step-<step>/...`` and ``eval/summary.jsonl`` go (a temporary-free in-memory
             run when None: nothing is written and nothing can resume).
+        max_prompt_tokens: problems whose rendered prompt is longer are not sampled and score 0 (reason
+            ``prompt_too_long``); None = the model's context length minus ``max_new_tokens``.
+
+    Sampling stops by the stop rule of ``template`` (``rlvr_bench.rollout.stopping``): end-of-text ids, the
+    template's turn-end token and the decoding's stop strings, recorded in the summary and the meta file.
     Returns:
         ``EvalResult`` with per-seed per-problem correct counts and the pass@k curve.
     """
@@ -148,9 +187,11 @@ def evaluate(
             model, tokenizer = load_model_and_tokenizer(str(model))
         engine = build_engine("hf", model, tokenizer, batch_size=batch_size)
     tokenizer = getattr(engine, "tokenizer", tokenizer)
+    decoding, stop = _stop_rule_decoding(decoding, template, engine)
     name, rows = _load_rows(benchmark, limit)
     ids = [r["id"] for r in rows]
     prompts = _prompts(rows, template, tokenizer)
+    overlong = _overlong(prompts, ids, tokenizer, engine, decoding, max_prompt_tokens)
     scorer = make_scorer(reward, timeout=reward_timeout)
     units = plan_units(len(rows), seeds, n, batch_size)
     run = RunDir(run_dir) if run_dir is not None else None
@@ -166,7 +207,7 @@ def evaluate(
     t0 = time.perf_counter()
     todo = [u for u in units if u not in done]
     for i, unit in enumerate(todo):
-        lines = _run_unit(unit, engine, prompts, rows, n, decoding, scorer)
+        lines = _run_unit(unit, engine, prompts, rows, n, decoding, scorer, overlong)
         if path is not None:
             _append(path, lines)
         for line in lines:
@@ -188,32 +229,62 @@ def evaluate(
         "mean_at_n": stats["pass_at_k"][1], "truncated_fraction": truncated / total,
         "tokens": tokens, "seconds_this_call": seconds, "samples": total,
         "decoding": decoding.as_dict(), "template": template, "reward": reward, "engine": engine.describe(),
+        "stop": stop, "template_sha256": _template_hash(template, tokenizer),
+        "reward_resolved": resolved_reward(reward, [r["answer"] for r in rows]),
+        "overlong_prompts": sorted(ids[i] for i in overlong),
     }
     if run is not None:
-        write_json_atomic(path.with_name(f"{name}.meta.json"),
-                          {k: summary[k] for k in ("decoding", "template", "reward", "engine", "n", "seeds")})
+        meta = {k: summary[k] for k in ("decoding", "template", "template_sha256", "stop", "reward",
+                                        "reward_resolved", "engine", "n", "seeds")}
+        meta["template_text"] = _template_text(template, tokenizer)
+        write_json_atomic(path.with_name(f"{name}.meta.json"), meta)
         _write_summary(run, summary)
     return EvalResult(benchmark=name, step=step, n=n, seeds=seeds, ids=ids, correct=correct,
                       pass_at_k=stats["pass_at_k"], pass_at_k_std=stats["pass_at_k_std"], summary=summary)
 
 
+def _template_hash(template: str, tokenizer: Any) -> str:
+    from rlvr_bench.data.templates import template_sha256
+
+    return template_sha256(template, tokenizer)
+
+
+def _template_text(template: str, tokenizer: Any) -> str:
+    """The template rendered for the problem ``{problem}``: what every prompt of this file looks like."""
+    from rlvr_bench.data.templates import render_prompt
+
+    return render_prompt(template, "{problem}", tokenizer)
+
+
 def _run_unit(unit: Unit, engine: RolloutEngine, prompts: list[str], rows: list[dict[str, Any]], n: int,
-              decoding: Decoding, scorer: Callable) -> list[dict[str, Any]]:
-    """Sample and score one unit; returns its sample lines."""
-    result = engine.generate(prompts[unit.start:unit.stop], n=n, decoding=decoding, seed=unit_seed(unit))
-    answers = [rows[unit.start + i // n]["answer"] for i in range(len(result.completions))]
-    verdicts = scorer([c.text for c in result.completions], answers)
+              decoding: Decoding, scorer: Callable, overlong: set[int] = frozenset()) -> list[dict[str, Any]]:
+    """Sample and score one unit; returns its sample lines (problems in ``overlong`` are not sampled)."""
+    todo = [p for p in range(unit.start, unit.stop) if p not in overlong]
+    result = engine.generate([prompts[p] for p in todo], n=n, decoding=decoding, seed=unit_seed(unit)) \
+        if todo else None
+    samples = {p: result.completions[j * n:(j + 1) * n] for j, p in enumerate(todo)} if result else {}
+    flat = [(p, c) for p in todo for c in samples[p]]
+    verdicts = scorer([c.text for _, c in flat], [rows[p]["answer"] for p, _ in flat]) if flat else []
+    by_problem = {p: [] for p in todo}
+    for (p, comp), v in zip(flat, verdicts):
+        by_problem[p].append((comp, v))
     lines = []
-    for i, (comp, v) in enumerate(zip(result.completions, verdicts)):
-        row = rows[unit.start + i // n]
-        # a truncated completion is not a final answer: recorded, scored 0 with its own reason
-        correct = bool(v.correct) and not comp.truncated
-        reason = "truncated" if comp.truncated else v.reason
-        lines.append({
-            "id": row["id"], "seed": unit.seed, "sample": i % n, "completion": comp.text, "pred": v.pred,
-            "correct": correct, "score": v.score if not comp.truncated else 0.0, "reason": reason,
-            "tokens": comp.num_tokens, "finish_reason": comp.finish_reason,
-        })
+    for p in range(unit.start, unit.stop):
+        row, digest = rows[p], prompt_sha256(prompts[p])
+        if p in overlong:
+            lines.extend({"id": row["id"], "seed": unit.seed, "sample": j, "completion": "", "pred": None,
+                          "correct": False, "score": 0.0, "reason": "prompt_too_long", "tokens": 0,
+                          "finish_reason": "prompt_too_long", "prompt_sha256": digest} for j in range(n))
+            continue
+        for j, (comp, v) in enumerate(by_problem[p]):
+            # a truncated completion is not a final answer: recorded, scored 0 with its own reason
+            correct = bool(v.correct) and not comp.truncated
+            reason = "truncated" if comp.truncated else v.reason
+            lines.append({
+                "id": row["id"], "seed": unit.seed, "sample": j, "completion": comp.text, "pred": v.pred,
+                "correct": correct, "score": v.score if not comp.truncated else 0.0, "reason": reason,
+                "tokens": comp.num_tokens, "finish_reason": comp.finish_reason, "prompt_sha256": digest,
+            })
     return lines
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rlvr_bench.utils.dist import get_logger
 
-__all__ = ["Verdict", "make_scorer"]
+__all__ = ["Verdict", "make_scorer", "resolved_reward"]
 
 log = get_logger(__name__)
 
@@ -148,3 +148,18 @@ def _auto_fn(math_fn: _BatchFn, code_fn: _BatchFn) -> _BatchFn:
     def fn(texts: list[str], answers: list[str]) -> list[Verdict]:
         return route_code_rows(texts, answers, code_fn, math_fn)
     return fn
+
+
+def resolved_reward(reward: str, answers: Sequence[str], *, custom: bool = False) -> dict[str, object]:
+    """What ``reward`` resolves to on rows with these gold ``answers`` (recorded in ``env.json`` and the
+    evaluation summary): ``auto`` becomes ``math``, ``code`` or ``math+code`` with the rows of each."""
+    if custom:
+        return {"name": "custom", "resolved": "custom"}
+    if reward != "auto":
+        return {"name": reward, "resolved": reward}
+    from rlvr_bench.rewards.code_tests import is_code_tests
+
+    code = sum(1 for a in answers if is_code_tests(a))
+    rows = {"math": len(answers) - code, "code": code}
+    kinds = [k for k, v in rows.items() if v]
+    return {"name": "auto", "resolved": "+".join(kinds) or "math", "rows": rows}

@@ -31,7 +31,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Decoding:
-    """Decoding parameters, recorded with every sample (arXiv 2504.07086: results move with each)."""
+    """Decoding parameters, recorded with every sample (arXiv 2504.07086: results move with each).
+
+    ``stop`` strings are matched on text decoded with special tokens; ``stop_token_ids`` end a sample besides
+    the engine's end-of-text ids (the run's stop rule: ``rlvr_bench.rollout.stopping``).
+    """
 
     temperature: float = 1.0
     top_p: float = 1.0
@@ -39,6 +43,7 @@ class Decoding:
     max_new_tokens: int = 40
     stop: tuple[str, ...] = ()
     template: str | None = None
+    stop_token_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -48,6 +53,7 @@ class Decoding:
         if self.top_k < 0 or self.max_new_tokens <= 0:
             raise ValueError("top_k must be >= 0 and max_new_tokens > 0")
         object.__setattr__(self, "stop", tuple(self.stop))
+        object.__setattr__(self, "stop_token_ids", tuple(int(i) for i in self.stop_token_ids))
 
     @property
     def greedy(self) -> bool:
@@ -56,6 +62,7 @@ class Decoding:
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["stop"] = list(self.stop)
+        d["stop_token_ids"] = list(self.stop_token_ids)
         return d
 
 
@@ -64,9 +71,9 @@ class Completion:
     """One sampled response.
 
     Attributes:
-        text: decoded response (EOS and padding removed; a stop string, when hit, is kept).
-        token_ids: generated token ids, EOS included when generated.
-        finish_reason: "stop" (EOS or stop string) or "length" (hit max_new_tokens: truncated).
+        text: decoded response (the final stop id and special tokens removed; a stop string, when hit, is kept).
+        token_ids: generated token ids, the stop id (EOS, turn end) included when generated.
+        finish_reason: "stop" (a stop id or stop string) or "length" (hit max_new_tokens: truncated).
     """
 
     text: str

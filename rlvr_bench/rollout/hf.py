@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from rlvr_bench.rollout.base import Completion, Decoding, RolloutEngine, RolloutResult, register_engine
+from rlvr_bench.rollout.stopping import end_of_text_ids
 
 __all__ = ["HFEngine", "sample_next"]
 
@@ -47,17 +48,14 @@ def sample_next(logits: torch.Tensor, decoding: Decoding, generator: torch.Gener
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
-def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
-    ids: set[int] = set()
-    for source in (getattr(model, "generation_config", None), tokenizer):
-        eos = getattr(source, "eos_token_id", None)
-        if isinstance(eos, int):
-            ids.add(eos)
-        elif isinstance(eos, (list, tuple)):
-            ids.update(int(e) for e in eos)
-    if not ids:
-        raise ValueError("the tokenizer has no eos_token_id: generation could never stop")
-    return sorted(ids)
+def _cache_keyword(model: Any) -> str:
+    """The KV-cache keyword of the model's own ``forward`` (``cache`` in transformers >= 5.x), looked up under
+    a PEFT or DDP wrapper, whose ``forward(*args, **kwargs)`` hides it."""
+    inner = getattr(model, "module", model)
+    get_base = getattr(inner, "get_base_model", None)
+    inner = get_base() if callable(get_base) else inner
+    params = inspect.signature(inner.forward).parameters
+    return "past_key_values" if "past_key_values" in params and "cache" not in params else "cache"
 
 
 @register_engine("hf")
@@ -82,11 +80,10 @@ class HFEngine(RolloutEngine):
         self.batch_size = int(batch_size)
         self.add_special_tokens = add_special_tokens
         self.compact_below = compact_below
-        self.eos_ids = _eos_ids(model, tokenizer)
+        self.eos_ids = list(end_of_text_ids(tokenizer, model))
         pad = tokenizer.pad_token_id
-        self.pad_id = int(pad if pad is not None else self.eos_ids[0])
-        params = inspect.signature(model.forward).parameters
-        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self.pad_id = int(pad if pad is not None else (self.eos_ids or [0])[0])
+        self._cache_kw = _cache_keyword(model)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "batch_size": self.batch_size,
@@ -96,6 +93,10 @@ class HFEngine(RolloutEngine):
     def generate(self, prompts: Sequence[str], *, n: int = 1, decoding: Decoding | None = None,
                  seed: int | None = None) -> RolloutResult:
         decoding = decoding or Decoding()
+        stop_ids = sorted({*self.eos_ids, *decoding.stop_token_ids})
+        if not stop_ids and not decoding.stop:
+            raise ValueError("nothing stops generation: the tokenizer has no eos_token_id and the decoding has "
+                             "no stop ids or strings")
         prompts = list(prompts)
         device = next(self.model.parameters()).device
         generator = torch.Generator(device=device)
@@ -110,9 +111,9 @@ class HFEngine(RolloutEngine):
         try:
             for start in range(0, len(rows), self.batch_size):
                 chunk = rows[start:start + self.batch_size]
-                ids, finish = self._sample_chunk([enc[i] for i in chunk], decoding, generator, device)
+                ids, finish = self._sample_chunk([enc[i] for i in chunk], decoding, generator, device, stop_ids)
                 response_rows.extend(ids)
-                completions.extend(self._to_completion(r, f) for r, f in zip(ids, finish))
+                completions.extend(self._to_completion(r, f, stop_ids) for r, f in zip(ids, finish))
         finally:
             self.model.train(was_training)
         seconds = time.perf_counter() - t0
@@ -138,15 +139,16 @@ class HFEngine(RolloutEngine):
             out.append(list(ids))
         return out
 
-    def _to_completion(self, ids: list[int], finish: str) -> Completion:
-        body = ids[:-1] if ids and ids[-1] in self.eos_ids else ids
+    def _to_completion(self, ids: list[int], finish: str, stop_ids: list[int]) -> Completion:
+        body = ids[:-1] if ids and finish == "stop" and ids[-1] in stop_ids else ids
         text = self.tokenizer.decode(body, skip_special_tokens=True)
         return Completion(text=text, token_ids=ids, finish_reason=finish)
 
     @torch.no_grad()
     def _sample_chunk(self, prompt_ids: list[list[int]], decoding: Decoding, generator: torch.Generator,
-                      device: torch.device) -> tuple[list[list[int]], list[str]]:
-        """Sample one batch; returns per-row generated ids (cut after EOS / stop string) and finish reasons."""
+                      device: torch.device, stop_ids: list[int]) -> tuple[list[list[int]], list[str]]:
+        """Sample one batch; returns per-row generated ids (cut after a stop id / stop string) and finish
+        reasons."""
         from transformers import DynamicCache
 
         input_ids, attn = _pad(prompt_ids, self.pad_id, left=True)
@@ -162,7 +164,7 @@ class HFEngine(RolloutEngine):
         finished = torch.zeros(b, dtype=torch.bool, device=device)
         generated: list[list[int]] = [[] for _ in range(b)]
         finish = ["length"] * b
-        eos = torch.tensor(self.eos_ids, device=device)
+        eos = torch.tensor(stop_ids, device=device, dtype=torch.long)
         for step in range(decoding.max_new_tokens):
             tok = sample_next(logits, decoding, generator)
             newly = torch.isin(tok, eos) & ~finished
@@ -189,8 +191,9 @@ class HFEngine(RolloutEngine):
 
     def _hit_stop(self, generated: list[list[int]], alive: torch.Tensor, stops: tuple[str, ...],
                   device: torch.device) -> torch.Tensor:
-        """(b,) bool: the row's decoded tail contains a stop string."""
-        tails = self.tokenizer.batch_decode([generated[r][-16:] for r in alive.tolist()], skip_special_tokens=True)
+        """(b,) bool: the row's decoded tail (special tokens kept, so '<|im_end|>' can match) contains a stop
+        string."""
+        tails = self.tokenizer.batch_decode([generated[r][-16:] for r in alive.tolist()], skip_special_tokens=False)
         return torch.tensor([any(s in t for s in stops) for t in tails], device=device, dtype=torch.bool)
 
 

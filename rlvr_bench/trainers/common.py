@@ -21,10 +21,15 @@ from rlvr_bench.utils.rundir import RunDir
 __all__ = [
     "ComputeMeter",
     "build_optimizer",
+    "check_prompt_lengths",
     "evaluation_callback",
+    "evaluation_decoding",
     "get_rng_state",
     "load_train_prompts",
     "prepare_run_dir",
+    "record_provenance",
+    "run_stop_rule",
+    "save_generation_record",
     "set_rng_state",
     "set_seed",
 ]
@@ -63,7 +68,7 @@ def prepare_run_dir(cfg: RecipeConfig, *, decoding: dict[str, Any] | None = None
     so the file re-runs exactly what ran.
     """
     run = RunDir(cfg.output_dir)
-    run.path.mkdir(parents=True, exist_ok=True)
+    run.check_writable()  # a read-only or full location fails here, in one line naming it
     if resolved:
         cfg = dataclasses.replace(cfg, **{k: v for k, v in resolved.items() if hasattr(cfg, k)})
     save_config(cfg, run.config_path)
@@ -115,15 +120,112 @@ def evaluation_callback(cfg: RecipeConfig, run: RunDir, log_fn=None, final_step:
     if not ev.enabled or not ev.benchmarks:
         return None
     from rlvr_bench.evaluation.callback import PassAtKCallback
-    from rlvr_bench.rollout import Decoding
 
-    decoding = Decoding(temperature=ev.temperature, top_p=ev.top_p, top_k=ev.top_k,
-                        max_new_tokens=ev.max_new_tokens, template=ev.template or cfg.data.template)
     benchmarks = [toy_split(cfg, "test", b) if is_toy_source(b) else b for b in ev.benchmarks]
-    return PassAtKCallback(run.path, benchmarks, n=ev.n, ks=ev.ks, seeds=ev.seeds, decoding=decoding,
+    return PassAtKCallback(run.path, benchmarks, n=ev.n, ks=ev.ks, seeds=ev.seeds, decoding=evaluation_decoding(cfg),
                            template=ev.template or cfg.data.template, limit=ev.limit, reward=cfg.reward.name,
                            at_start=ev.at_start, batch_size=cfg.rollout.batch_size,
-                           intermediate_n=ev.intermediate_n, final_step=final_step, log_fn=log_fn)
+                           intermediate_n=ev.intermediate_n, final_step=final_step, log_fn=log_fn,
+                           max_prompt_tokens=cfg.data.max_prompt_tokens)
+
+
+def evaluation_decoding(cfg: RecipeConfig):
+    """The ``Decoding`` of the recipe's evaluation section (the stop rule is added by ``evaluate``)."""
+    from rlvr_bench.rollout import Decoding
+
+    ev = cfg.evaluation
+    return Decoding(temperature=ev.temperature, top_p=ev.top_p, top_k=ev.top_k, max_new_tokens=ev.max_new_tokens,
+                    stop=tuple(ev.stop), template=ev.template or cfg.data.template)
+
+
+def run_stop_rule(cfg: RecipeConfig, model: Any, tokenizer: Any):
+    """The run's stop rule (``rlvr_bench.rollout.stopping``): the training template's turn end, the
+    tokenizer's and the model's end-of-text ids and ``rollout.stop``. It is also written into the model's
+    generation config, so TRL's on-policy generation stops the same way and full checkpoints carry it."""
+    from rlvr_bench.rollout.stopping import resolve_stop_rule, set_generation_eos
+
+    rule = resolve_stop_rule(tokenizer, cfg.data.template, model=model, strings=tuple(cfg.rollout.stop))
+    if rule.turn_end_ids:
+        log.info("template %r: generation also stops at %s", cfg.data.template,
+                 ", ".join(t for t, i in zip(rule.tokens, rule.token_ids) if i in rule.turn_end_ids))
+    set_generation_eos(model, rule)
+    return rule
+
+
+def save_generation_record(cfg: RecipeConfig, directory: str | Path, model: Any, tokenizer: Any) -> None:
+    """Write the evaluation settings and stop rule into a checkpoint directory (full or LoRA), so that
+    ``rlvr-bench eval CHECKPOINT`` samples the way the run's own evaluation did."""
+    from rlvr_bench.rollout.stopping import resolve_stop_rule, write_generation_record
+
+    ev, decoding = cfg.evaluation, evaluation_decoding(cfg)
+    rule = resolve_stop_rule(tokenizer, decoding.template, model=model, strings=decoding.stop)
+    extra = {"train_template": cfg.data.template, "reward": cfg.reward.name, "method": cfg.method,
+             "evaluation": {"benchmarks": list(ev.benchmarks or []), "n": ev.n, "ks": list(ev.ks),
+                            "seeds": list(ev.seeds), "limit": ev.limit, "batch_size": cfg.rollout.batch_size,
+                            "max_prompt_tokens": cfg.data.max_prompt_tokens}}
+    write_generation_record(directory, rule=rule, template=decoding.template, decoding=rule.apply(decoding),
+                            model=model, extra=extra)
+
+
+def record_provenance(run: RunDir, cfg: RecipeConfig, model: Any, tokenizer: Any, rule: Any,
+                      answers: list[str] | None = None, custom_reward: bool = False) -> None:
+    """Add what tells this run's results apart to ``env.json``: the model's revision or weights hash, the stop
+    rule, the template and chat-template hashes, and what the reward resolved to on the training rows."""
+    import hashlib
+
+    from rlvr_bench.data.templates import template_sha256
+    from rlvr_bench.evaluation.scoring import resolved_reward
+    from rlvr_bench.utils.provenance import model_provenance
+
+    chat = getattr(tokenizer, "chat_template", None)
+    record = {
+        "model": model_provenance(model_path_for(cfg.model.name_or_path, cfg), model),
+        "stop": rule.as_dict() if rule is not None else None,
+        "template_sha256": template_sha256(cfg.data.template, tokenizer),
+        "chat_template_sha256": hashlib.sha256(chat.encode()).hexdigest() if isinstance(chat, str) else None,
+        "reward_resolved": resolved_reward(cfg.reward.name, answers or [], custom=custom_reward),
+    }
+    import json
+
+    env = json.loads(run.env_path.read_text()) if run.env_path.is_file() else {}
+    run.write_env({**env, **record})
+
+
+def check_prompt_lengths(cfg: RecipeConfig, texts: list[str], ids: list[str], tokenizer: Any, model_config: Any,
+                         max_new_tokens: int) -> tuple[list[int], dict[str, float]]:
+    """(indices of the training prompts that fit, ``data/*`` metrics) for ``data.max_prompt_tokens`` (default:
+    the model's context minus ``max_new_tokens``). The others are dropped with a logged count (the metrics, when
+    a prompt was dropped, go to ``metrics.jsonl`` as a step-0 line), or, with ``data.overlong_prompts: error``, ``OverlongPromptError`` names
+    the first one."""
+    from rlvr_bench.data.limits import filter_overlong, prompt_token_limit
+    from rlvr_bench.data.templates import render_prompt
+
+    limit = prompt_token_limit(cfg.data.max_prompt_tokens, model_config, max_new_tokens)
+    result = filter_overlong(texts, tokenizer, limit, mode=cfg.data.overlong_prompts, names=ids,
+                             what="training prompt", render=lambda p: render_prompt(cfg.data.template, p, tokenizer))
+    if result.dropped:
+        log.warning("%d of %d training prompts are longer than %d tokens (data.max_prompt_tokens): dropped",
+                    len(result.dropped), len(texts), limit)
+    if not result.kept:
+        raise UserError(f"every training prompt is longer than {limit} tokens (data.max_prompt_tokens)")
+    return result.kept, (result.metrics() if result.dropped else {})
+
+
+def model_config_of(source: str, model: Any = None) -> Any:
+    """The model's config without loading its weights (None when it cannot be read: the load reports why)."""
+    if model is not None:
+        return getattr(model, "config", None)
+    from pathlib import Path as _Path
+
+    try:
+        from transformers import AutoConfig
+
+        from rlvr_bench.utils.hub import hub_offline
+
+        local = _Path(str(source)).expanduser().exists()
+        return AutoConfig.from_pretrained(source, local_files_only=not local and hub_offline())
+    except (OSError, ValueError):
+        return None
 
 
 def is_toy_source(source: str) -> bool:

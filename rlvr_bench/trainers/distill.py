@@ -29,17 +29,21 @@ from trl.trainer.utils import pad
 
 from rlvr_bench.config import ConfigError, RecipeConfig
 from rlvr_bench.errors import UserError
+from rlvr_bench.models.loading import load_tokenizer
 from rlvr_bench.trainers.common import (
     ComputeMeter,
     evaluation_callback,
+    model_config_of,
     model_path_for,
     prepare_run_dir,
+    record_provenance,
+    run_stop_rule,
+    save_generation_record,
     set_seed,
 )
 from rlvr_bench.trainers.rl_batch import derive_seed
 from rlvr_bench.trainers.sft import SFTTrainer
-from rlvr_bench.trainers.sft_data import stop_at_chat_turn_end
-from rlvr_bench.trainers.sft_sampling import prompt_rows, sampling_decoding, verified_traces
+from rlvr_bench.trainers.sft_sampling import fitting_rows, prompt_rows, sampling_decoding, verified_traces
 from rlvr_bench.trainers.sft_trl import (
     RunDirCallback,
     attach_passk,
@@ -237,19 +241,25 @@ class DistillTrainer:
         if args.process_index == 0 and last_trl_checkpoint(self.run) is None:
             prepare_run_dir(cfg, decoding={"temperature": d.temperature, "top_p": r.top_p, "top_k": r.top_k,
                                            "max_new_tokens": r.max_new_tokens, "template": cfg.data.template})
+        source = model_path_for(cfg.model.name_or_path, cfg)
+        if self.tokenizer is None:
+            self.tokenizer = load_tokenizer(source, trust_remote_code=cfg.model.trust_remote_code)
+        dataset = self.train_dataset if self.train_dataset is not None else logit_prompts(  # before the model
+            cfg, self.tokenizer, model_config_of(source, self.model))
         if self.model is None:
-            self.model, tok = load_student(cfg, model_path_for(cfg.model.name_or_path, cfg), args.device)
-            self.tokenizer = self.tokenizer or tok
-        stop_at_chat_turn_end(self.model, self.tokenizer, cfg.data.template)
+            self.model, _ = load_student(cfg, source, args.device)
+        rule = run_stop_rule(cfg, self.model, self.tokenizer)
         name = str(cfg.model.teacher)
         if self.teacher is None:
             self.teacher, teacher_tok, name = load_teacher(cfg, args.device)
             self.teacher_tokenizer = self.teacher_tokenizer or teacher_tok
         check_shared_vocabulary(self.model, self.tokenizer, self.teacher, self.teacher_tokenizer or self.tokenizer,
                                 name)
-        dataset = self.train_dataset if self.train_dataset is not None else logit_prompts(cfg, self.tokenizer)
+        if args.process_index == 0 and last_trl_checkpoint(self.run) is None:
+            record_provenance(self.run, cfg, self.model, self.tokenizer, rule)
         self.info.update({"train_prompts": len(dataset), "teacher": name, "beta": d.beta, "lmbda": d.lmbda})
-        callback = RunDirCallback(self.run, self.tokenizer, self.meter)
+        callback = RunDirCallback(self.run, self.tokenizer, self.meter,
+                                  record=lambda dest, m: save_generation_record(cfg, dest, m, self.tokenizer))
         callbacks = [callback]
         passk = evaluation_callback(cfg, self.run, final_step=cfg.trainer.steps)
         if passk is not None:
@@ -263,14 +273,15 @@ class DistillTrainer:
         return trainer, callback
 
 
-def logit_prompts(cfg: RecipeConfig, tokenizer: Any):
-    """TRL ``prompt`` rows for on-policy distillation: rendered text (plain templates) or messages (chat ones)."""
+def logit_prompts(cfg: RecipeConfig, tokenizer: Any, model_config: Any = None):
+    """TRL ``prompt`` rows for on-policy distillation: rendered text (plain templates) or messages (chat ones);
+    prompts over ``data.max_prompt_tokens`` are dropped (logged)."""
     from datasets import Dataset
 
     from rlvr_bench.data.templates import get_template, render_prompt
 
     tpl = get_template(cfg.data.template)
-    rows = prompt_rows(cfg, None)
+    rows = fitting_rows(cfg, prompt_rows(cfg, None), model_config, tokenizer)
     if tpl.chat:
         if getattr(tokenizer, "chat_template", None) is None:
             raise ConfigError(f"template {tpl.name!r} is a chat template but the student's tokenizer has none")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -41,19 +40,26 @@ from rlvr_bench.algorithms import (
     value_loss,
 )
 from rlvr_bench.config import RecipeConfig
+from rlvr_bench.errors import UserError
 from rlvr_bench.trainers.common import (
     ComputeMeter,
     build_optimizer,
+    check_prompt_lengths,
     evaluation_callback,
     get_rng_state,
     load_train_prompts,
+    model_config_of,
     model_path_for,
     prepare_run_dir,
+    record_provenance,
+    run_stop_rule,
+    save_generation_record,
     set_rng_state,
     set_seed,
 )
 from rlvr_bench.trainers.rl_batch import RolloutBatch, collect_rollouts, derive_seed, sequence_logprobs
 from rlvr_bench.utils.dist import get_logger, print0
+from rlvr_bench.utils.fsio import atomic_dir
 from rlvr_bench.utils.rundir import RunDir, read_jsonl, write_json_atomic
 
 __all__ = ["RLTrainer", "resolve_algorithm", "run_rl"]
@@ -109,11 +115,15 @@ class RLTrainer:
                                        cpu=config.model.device == "cpu" or not torch.cuda.is_available())
         self.run = RunDir(config.output_dir)
         self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        if self.accelerator.is_main_process:
+            self.run.check_writable()  # an unwritable or full location fails now, not after the model loads
         self.resume_step = max(self.run.checkpoint_steps(), default=0)
-        self._load_models(model, tokenizer)
-        self.dataset = train_dataset if train_dataset is not None else load_train_prompts(config)
-        if len(self.dataset) == 0:
-            raise ValueError("the training dataset is empty")
+        self.source = model_path_for(config.model.name_or_path, config)
+        self._load_tokenizer(tokenizer)
+        self.dataset = self._load_data(train_dataset, model)  # data is checked before the model loads
+        self._load_models(model)
+        self.stop_rule = run_stop_rule(config, self.accelerator.unwrap_model(self.model), self.tokenizer)
+        self.custom_reward = reward_fn is not None
         self.scorer = _make_train_scorer(config, reward_fn)
         self.meter = ComputeMeter()
         self.data_pos = 0
@@ -122,12 +132,30 @@ class RLTrainer:
         self.trackers = trackers
 
     # ------------------------------------------------------------------------------------ set-up
-    def _load_models(self, model: Any, tokenizer: Any) -> None:
-        from rlvr_bench.models.loading import load_policy, load_reference, load_tokenizer
+    def _load_tokenizer(self, tokenizer: Any) -> None:
+        from rlvr_bench.models.loading import load_tokenizer
+
+        self.tokenizer = tokenizer or load_tokenizer(self.source, trust_remote_code=self.cfg.model.trust_remote_code)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+    def _load_data(self, train_dataset: Any, model: Any) -> Any:
+        """The training prompts, without those longer than ``data.max_prompt_tokens`` (see ``check_prompt_lengths``)."""
+        cfg = self.cfg
+        ds = train_dataset if train_dataset is not None else load_train_prompts(cfg)
+        if len(ds) == 0:
+            raise UserError(f"the training dataset '{cfg.data.source}' (split {cfg.data.split}) is empty")
+        kept, self.prompt_metrics = check_prompt_lengths(
+            cfg, list(ds["problem"]), [str(i) for i in (ds["id"] if "id" in ds.column_names else range(len(ds)))],
+            self.tokenizer,
+            model_config_of(self.source, model), cfg.rollout.max_new_tokens)
+        return ds if len(kept) == len(ds) else ds.select(kept)
+
+    def _load_models(self, model: Any) -> None:
+        from rlvr_bench.models.loading import load_policy, load_reference
         from rlvr_bench.rollout import build_engine
 
         cfg, algo = self.cfg, self.algo
-        source = model_path_for(cfg.model.name_or_path, cfg)
+        source = self.source
         start = str(self.run.checkpoint_dir(self.resume_step)) if self.resume_step else source
         if model is None:
             model = load_policy(start, dtype=cfg.model.dtype, device=str(self.accelerator.device),
@@ -136,8 +164,6 @@ class RLTrainer:
                                 gradient_checkpointing=cfg.model.gradient_checkpointing)
         elif self.resume_step:
             raise ValueError(f"{self.run.path} has checkpoints: pass no model to resume, or use a new output_dir")
-        self.tokenizer = tokenizer or load_tokenizer(source)
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self.ref = None
         if algo["needs_reference"]:
             ref_src = model_path_for(cfg.model.reference or cfg.model.name_or_path, cfg)
@@ -190,8 +216,9 @@ class RLTrainer:
 
         cfg, algo = self.cfg, self.algo
         r = cfg.rollout
-        decoding = Decoding(temperature=r.temperature, top_p=r.top_p, top_k=r.top_k, max_new_tokens=r.max_new_tokens,
-                            stop=tuple(r.stop), template=cfg.data.template)
+        decoding = self.stop_rule.apply(Decoding(temperature=r.temperature, top_p=r.top_p, top_k=r.top_k,
+                                                 max_new_tokens=r.max_new_tokens, stop=tuple(r.stop),
+                                                 template=cfg.data.template))
         shaping = None
         if algo["overlong_penalty"]:
             from rlvr_bench.rewards import overlong_penalty
@@ -352,8 +379,13 @@ class RLTrainer:
             print0(f"{self.run.path} is complete; nothing to do")
             return self.run
         if self.accelerator.is_main_process and not self.resume_step:
-            prepare_run_dir(cfg, decoding={**vars(cfg.rollout)}, resolved=None)
+            prepare_run_dir(cfg, decoding={**vars(cfg.rollout), "stop_token_ids": list(self.stop_rule.token_ids)},
+                            resolved=None)
+            record_provenance(self.run, cfg, self.accelerator.unwrap_model(self.model), self.tokenizer,
+                              self.stop_rule, [str(a) for a in self.dataset["answer"]], self.custom_reward)
             write_json_atomic(self.run.path / "algorithm.json", self.algo)
+            if self.prompt_metrics:
+                self.run.log_metrics({"step": 0, **self.prompt_metrics})
         if self.trackers:
             self.accelerator.init_trackers(cfg.logging.project, config=_flat_hparams(self.algo, cfg))
         self.callback = evaluation_callback(cfg, self.run, log_fn=lambda m, s: self.accelerator.log(m, step=s),
@@ -397,25 +429,28 @@ class RLTrainer:
         final = self.run.checkpoint_dir(step)
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
-            tmp = final.with_name(final.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            self.accelerator.unwrap_model(self.model).save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
-            state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                     "rng": get_rng_state()}
-            if self.critic is not None:
-                self.accelerator.unwrap_model(self.critic).save_pretrained(tmp / "critic")
-                state["critic_optimizer"] = self.critic_opt.state_dict()
-            torch.save(state, tmp / "trainer_state.pt")
-            write_json_atomic(tmp / "rlvr_state.json", {"step": step, "data_pos": self.data_pos,
-                                                        "meter": self.meter.as_dict(), "algorithm": self.algo})
-            shutil.rmtree(final, ignore_errors=True)
-            os.replace(tmp, final)
+            with atomic_dir(final) as tmp:  # a failed save (full disk) leaves no half-written step-N
+                self._save_into(tmp, step)
             for old in self.run.checkpoint_steps():  # keep weights of every step, resume state of the last
                 if old != step:
                     (self.run.checkpoint_dir(old) / "trainer_state.pt").unlink(missing_ok=True)
         self.accelerator.wait_for_everyone()
         return final
+
+    def _save_into(self, tmp: Path, step: int) -> None:
+        """Weights (full or LoRA adapter), tokenizer, evaluation settings and stop rule, resume state."""
+        model = self.accelerator.unwrap_model(self.model)
+        model.save_pretrained(tmp)
+        self.tokenizer.save_pretrained(tmp)
+        save_generation_record(self.cfg, tmp, model, self.tokenizer)
+        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                 "rng": get_rng_state()}
+        if self.critic is not None:
+            self.accelerator.unwrap_model(self.critic).save_pretrained(tmp / "critic")
+            state["critic_optimizer"] = self.critic_opt.state_dict()
+        torch.save(state, tmp / "trainer_state.pt")
+        write_json_atomic(tmp / "rlvr_state.json", {"step": step, "data_pos": self.data_pos,
+                                                    "meter": self.meter.as_dict(), "algorithm": self.algo})
 
     def _load_state(self, step: int) -> None:
         d = self.run.checkpoint_dir(step)

@@ -29,9 +29,12 @@ from rlvr_bench.trainers.common import (
     evaluation_callback,
     model_path_for,
     prepare_run_dir,
+    record_provenance,
+    run_stop_rule,
+    save_generation_record,
     set_seed,
 )
-from rlvr_bench.trainers.sft_data import recipe_traces, stop_at_chat_turn_end, to_sft_dataset
+from rlvr_bench.trainers.sft_data import fitting_traces, recipe_traces, to_sft_dataset
 from rlvr_bench.trainers.sft_sampling import Shard, prompt_rows, sampling_decoding, verified_traces
 from rlvr_bench.trainers.sft_trl import (
     RunDirCallback,
@@ -109,6 +112,10 @@ class SFTTrainer:
         """Decoding parameters recorded in ``env.json`` (those of any sampling this method does)."""
         return None
 
+    def preload_prompts(self) -> None:
+        """Methods that sample the model being trained load their prompts here, before the model (RFT)."""
+        return None
+
     # ------------------------------------------------------------------------------------ run
     def build(self) -> TRLSFTTrainer:
         """TRL arguments, models, traces and the TRL trainer (without training)."""
@@ -120,18 +127,24 @@ class SFTTrainer:
                                             completion_only_loss=s.completion_only_loss))
         if self.args.process_index == 0 and last_trl_checkpoint(self.run) is None:
             prepare_run_dir(cfg, decoding=self.decoding_record())
-        traces = None if self.samples_from_student else self.prepare_traces()  # bad input fails early
+        # bad input fails before the model loads (RFT: its prompts; the traces are sampled from the model)
+        traces = self.preload_prompts() if self.samples_from_student else self.prepare_traces()
         if self.model is None:
             source = model_path_for(cfg.model.name_or_path, cfg)
             self.model, tok = load_student(cfg, source, self.args.device)
             self.tokenizer = self.tokenizer or tok
-        stop_at_chat_turn_end(self.model, self.tokenizer, cfg.data.template)
+        self.stop_rule = run_stop_rule(cfg, self.model, self.tokenizer)
         if traces is None:
             traces = self.prepare_traces()
+        traces = fitting_traces(cfg, traces, self.model, self.tokenizer)
+        if self.args.process_index == 0 and last_trl_checkpoint(self.run) is None:
+            record_provenance(self.run, cfg, self.model, self.tokenizer, self.stop_rule,
+                              [str(r.get("answer", "")) for r in _rows(traces)], self.reward_fn is not None)
         dataset = to_sft_dataset(traces, cfg.data.template, self.tokenizer)
         self.info["train_examples"] = len(dataset)
         print0(f"{self.method}: {len(dataset)} training examples")
-        self.callback = RunDirCallback(self.run, self.tokenizer, self.meter)
+        self.callback = RunDirCallback(self.run, self.tokenizer, self.meter,
+                                       record=lambda d, m: save_generation_record(cfg, d, m, self.tokenizer))
         callbacks = [self.callback]
         passk = evaluation_callback(cfg, self.run, final_step=cfg.trainer.steps)
         if passk is not None:
@@ -175,12 +188,18 @@ class RFTTrainer(SFTTrainer):
     def decoding_record(self) -> dict[str, Any]:
         return sampling_decoding(self.cfg).as_dict()
 
+    def preload_prompts(self) -> None:
+        """Load (and so check) the prompts to sample before the model loads; returns None (no traces yet)."""
+        if self.train_dataset is None:
+            self._rows = prompt_rows(self.cfg, self.cfg.sft.rft_max_prompts)
+        return None
+
     def traces(self) -> list[dict[str, Any]]:
         """Sample from the model being trained (before any update), keep the correct distinct completions."""
         if self.train_dataset is not None:
             return self.train_dataset
         cfg = self.cfg
-        rows = prompt_rows(cfg, cfg.sft.rft_max_prompts)
+        rows = getattr(self, "_rows", None) or prompt_rows(cfg, cfg.sft.rft_max_prompts)
         traces, stats = verified_traces(cfg, self.run, "rft", self.model, self.tokenizer, rows,
                                         n=cfg.sft.rft_samples_per_prompt, keep_correct_only=True,
                                         shard=self.shard(), reward_fn=self.reward_fn)
@@ -188,6 +207,11 @@ class RFTTrainer(SFTTrainer):
         self.meter.samples += stats.samples
         self.meter.gen_tokens += stats.tokens
         return traces
+
+
+def _rows(traces: Any) -> list[dict[str, Any]]:
+    """Trace rows as dicts (a ``datasets.Dataset`` or a list)."""
+    return traces if isinstance(traces, list) else [dict(r) for r in traces]
 
 
 def run_sft(cfg: RecipeConfig) -> Path:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.config import ConfigError, RecipeConfig
 from rlvr_bench.data.loading import LOCAL_SUFFIXES
+from rlvr_bench.data.templates import chat_end_token
 from rlvr_bench.errors import UserError
 from rlvr_bench.utils.dist import get_logger
 
@@ -32,9 +33,9 @@ __all__ = [
     "TracesError",
     "chat_end_token",
     "dataset_traces",
+    "fitting_traces",
     "load_traces_file",
     "recipe_traces",
-    "stop_at_chat_turn_end",
     "to_sft_dataset",
 ]
 
@@ -152,45 +153,20 @@ def to_sft_dataset(traces: Dataset | Iterable[dict[str, Any]], template: str, to
     return Dataset.from_dict({"prompt": prompts, "completion": completions})
 
 
-def chat_end_token(tokenizer: Any) -> str | None:
-    """The special token that closes an assistant turn in the tokenizer's chat template (``<|im_end|>`` for Qwen,
-    ``<|eot_id|>`` for Llama 3), or None when there is no chat template or no such token."""
-    if getattr(tokenizer, "chat_template", None) is None:
-        return None
-    mark = "RLVRBENCHMARK"
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "x"}, {"role": "assistant", "content": mark}],
-                                         tokenize=False)
-    if mark not in text:
-        return None
-    tail = text.split(mark, 1)[1]
-    special = set(tokenizer.all_special_ids) | {i for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items()
-                                                if getattr(t, "special", False)}
-    for token_id in tokenizer(tail, add_special_tokens=False)["input_ids"]:
-        if token_id in special:
-            return tokenizer.convert_ids_to_tokens(token_id)
-    return None
+def fitting_traces(cfg: RecipeConfig, traces: Any, model: Any, tokenizer: Any) -> Any:
+    """``traces`` without the rows whose rendered prompt is longer than ``data.max_prompt_tokens`` (default: the
+    model's context minus ``rollout.max_new_tokens``); rows already rendered (``prompt``/``completion``) are kept."""
+    from rlvr_bench.trainers.common import check_prompt_lengths
 
-
-def stop_at_chat_turn_end(model: Any, tokenizer: Any, template: str) -> int | None:
-    """With a chat template, add the token that ends an assistant turn to ``model.generation_config.eos_token_id``.
-
-    A base model fine-tuned on chat-formatted traces learns to end its answer with that token (``<|im_end|>``)
-    rather than with the tokenizer's EOS; sampling (rollout, evaluation, TRL's on-policy generation) must stop
-    there too. The generation config is saved with every checkpoint. Returns the added id (None: nothing to add).
-    """
-    from rlvr_bench.data.templates import get_template
-
-    if not get_template(template).chat:
-        return None
-    token = chat_end_token(tokenizer)
-    if token is None:
-        return None
-    token_id = tokenizer.convert_tokens_to_ids(token)
-    gen = model.generation_config
-    ids = gen.eos_token_id if isinstance(gen.eos_token_id, list) else [gen.eos_token_id]
-    ids = [i for i in ids if i is not None]
-    if token_id in ids:
-        return None
-    gen.eos_token_id = [*ids, token_id] if ids else token_id
-    log.info("chat template %r: generation also stops at %s (id %d)", template, token, token_id)
-    return token_id
+    rows = traces if isinstance(traces, list) else None
+    columns = list(rows[0]) if rows else list(getattr(traces, "column_names", []))
+    if "problem" not in columns:
+        return traces
+    problems = [r["problem"] for r in rows] if rows is not None else list(traces["problem"])
+    ids = [str(r.get("id", i)) for i, r in enumerate(rows)] if rows is not None else \
+        [str(i) for i in (traces["id"] if "id" in columns else range(len(problems)))]
+    kept, _ = check_prompt_lengths(cfg, problems, ids, tokenizer, getattr(model, "config", None),
+                                   cfg.rollout.max_new_tokens)
+    if len(kept) == len(problems):
+        return traces
+    return [rows[i] for i in kept] if rows is not None else traces.select(kept)

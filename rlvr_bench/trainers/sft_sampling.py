@@ -34,8 +34,10 @@ __all__ = [
     "Shard",
     "load_cached_traces",
     "prompt_rows",
+    "fitting_rows",
     "sample_traces",
     "sampling_decoding",
+    "sampling_stop_rule",
     "save_traces",
     "verified_traces",
 ]
@@ -175,6 +177,24 @@ def sampling_decoding(cfg: RecipeConfig, temperature: float | None = None):
                     max_new_tokens=r.max_new_tokens, stop=tuple(r.stop), template=cfg.data.template)
 
 
+def sampling_stop_rule(cfg: RecipeConfig, model: Any, tokenizer: Any):
+    """The stop rule of the sampling model (its tokenizer's end-of-text and the template's turn end,
+    ``rollout.stop``): the one RL rollouts and evaluation use (``rlvr_bench.rollout.stopping``)."""
+    from rlvr_bench.rollout.stopping import resolve_stop_rule
+
+    return resolve_stop_rule(tokenizer, cfg.data.template, model=model, strings=tuple(cfg.rollout.stop))
+
+
+def fitting_rows(cfg: RecipeConfig, rows: list[dict[str, Any]], model_config: Any,
+                 tokenizer: Any) -> list[dict[str, Any]]:
+    """``rows`` without the prompts longer than ``data.max_prompt_tokens`` (logged; see ``check_prompt_lengths``)."""
+    from rlvr_bench.trainers.common import check_prompt_lengths
+
+    kept, _ = check_prompt_lengths(cfg, [r["problem"] for r in rows], [str(r["id"]) for r in rows], tokenizer,
+                                   model_config, cfg.rollout.max_new_tokens)
+    return rows if len(kept) == len(rows) else [rows[i] for i in kept]
+
+
 def prompt_rows(cfg: RecipeConfig, limit: int | None) -> list[dict[str, Any]]:
     """Training prompts as dicts, shuffled with the recipe seed, at most ``limit`` of them."""
     from rlvr_bench.trainers.common import load_train_prompts
@@ -198,7 +218,8 @@ def verified_traces(cfg: RecipeConfig, run: RunDir, name: str, model: Any, token
         TracesError: no trace was kept.
     """
     shard = shard or Shard()
-    decoding = sampling_decoding(cfg, temperature)
+    decoding = sampling_stop_rule(cfg, model, tokenizer).apply(sampling_decoding(cfg, temperature))
+    rows = fitting_rows(cfg, rows, getattr(model, "config", None), tokenizer)
     ids = hashlib.sha256("\n".join(r["id"] for r in rows).encode()).hexdigest()[:16]
     settings = {"model": source or getattr(getattr(model, "config", None), "_name_or_path", None), "n": n,
                 "prompts": len(rows), "ids_sha256": ids, "decoding": decoding.as_dict(), "seed": cfg.seed,

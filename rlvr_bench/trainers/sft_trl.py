@@ -22,6 +22,7 @@ import math
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from transformers import TrainerCallback
 from rlvr_bench.config import RecipeConfig
 from rlvr_bench.trainers.common import ComputeMeter
 from rlvr_bench.utils.dist import get_logger, world_size
+from rlvr_bench.utils.fsio import atomic_dir
 from rlvr_bench.utils.rundir import RunDir, read_jsonl, write_json_atomic
 
 __all__ = [
@@ -167,12 +169,16 @@ class RunDirCallback(TrainerCallback):
         run: the run directory.
         tokenizer: saved next to every ``checkpoints/step-<N>`` copy.
         meter: compute spent; its ``compute/*`` columns go into every metrics row and ``rlvr_state.json``.
+        record: ``record(directory, model)`` writes the run's evaluation settings and stop rule into each copy
+            (``rlvr_bench.trainers.common.save_generation_record``), full weights or LoRA adapter alike.
     """
 
-    def __init__(self, run: RunDir, tokenizer: Any, meter: ComputeMeter) -> None:
+    def __init__(self, run: RunDir, tokenizer: Any, meter: ComputeMeter,
+                 record: Callable[[Path, Any], None] | None = None) -> None:
         self.run = run
         self.tokenizer = tokenizer
         self.meter = meter
+        self.record = record
         self.summary: dict[str, float] = {}
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -191,28 +197,29 @@ class RunDirCallback(TrainerCallback):
         row.update(self.meter.as_dict())
         self.run.log_metrics(row)
 
-    def on_save(self, args, state, control, **kwargs):
+    def on_save(self, args, state, control, model=None, **kwargs):
         if not state.is_world_process_zero:
             return
         step = state.global_step
         src = Path(args.output_dir) / f"checkpoint-{step}"
         copy_checkpoint(src, self.run.checkpoint_dir(step), self.tokenizer,
-                        {"step": step, "meter": self.meter.as_dict(), "trl_checkpoint": str(src)})
+                        {"step": step, "meter": self.meter.as_dict(), "trl_checkpoint": str(src)},
+                        record=(lambda d: self.record(d, model)) if self.record and model is not None else None)
 
 
-def copy_checkpoint(src: Path, dest: Path, tokenizer: Any, state: dict[str, Any]) -> None:
-    """Copy the model files of TRL checkpoint ``src`` (not its optimizer/RNG state) to ``dest`` atomically."""
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for item in src.iterdir():
-        if item.is_file() and not _STATE_FILES.match(item.name):
-            shutil.copy2(item, tmp / item.name)
-    if not (tmp / "tokenizer_config.json").exists() and tokenizer is not None:
-        tokenizer.save_pretrained(tmp)
-    write_json_atomic(tmp / "rlvr_state.json", state)
-    shutil.rmtree(dest, ignore_errors=True)
-    os.replace(tmp, dest)
+def copy_checkpoint(src: Path, dest: Path, tokenizer: Any, state: dict[str, Any],
+                    record: Callable[[Path], None] | None = None) -> None:
+    """Copy the model files of TRL checkpoint ``src`` (not its optimizer/RNG state) to ``dest`` atomically (a
+    failed copy leaves no ``dest``); ``record(directory)`` adds the evaluation settings and stop rule."""
+    with atomic_dir(dest) as tmp:
+        for item in src.iterdir():
+            if item.is_file() and not _STATE_FILES.match(item.name):
+                shutil.copy2(item, tmp / item.name)
+        if not (tmp / "tokenizer_config.json").exists() and tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        if record is not None:
+            record(tmp)
+        write_json_atomic(tmp / "rlvr_state.json", state)
 
 
 def trim_metrics(run: RunDir, step: int) -> None:
@@ -243,8 +250,10 @@ def _finish_last_checkpoint(trainer: Any, run: RunDir, callback: RunDirCallback)
     step = trainer.state.global_step
     src = Path(trainer.args.output_dir) / f"checkpoint-{step}"
     if step not in run.checkpoint_steps() and (src / "trainer_state.json").is_file():
+        record = callback.record
         copy_checkpoint(src, run.checkpoint_dir(step), callback.tokenizer,
-                        {"step": step, "meter": callback.meter.as_dict(), "trl_checkpoint": str(src)})
+                        {"step": step, "meter": callback.meter.as_dict(), "trl_checkpoint": str(src)},
+                        record=(lambda d: record(d, trainer.model)) if record is not None else None)
     evaluated = {s.get("step") for s in run.summaries()}
     for cb in trainer.callback_handler.callbacks:
         if isinstance(cb, PassAtKCallback) and step in run.checkpoint_steps() and step not in evaluated:

@@ -132,7 +132,8 @@ def test_sft_killed_during_its_last_evaluation_finishes_it(tiny_model_dir, tmp_p
     import shutil
 
     out = tmp_path / "sft"
-    ev = {"enabled": True, "n": 2, "ks": [1, 2], "limit": 3, "max_new_tokens": 4, "at_start": False}
+    ev = {"enabled": True, "benchmarks": ["toy"], "n": 2, "ks": [1, 2], "limit": 3, "max_new_tokens": 4,
+          "at_start": False}
     cfg = tiny_cfg(tiny_model_dir, out, trainer={"steps": 2}, evaluation=ev)
     run = SFTTrainer(cfg).train()
     assert [s["step"] for s in run.summaries()] == [2]
@@ -175,7 +176,7 @@ def test_cli_prints_a_bad_traces_file_as_one_line(tiny_model_dir, tmp_path, caps
     path = tmp_path / "traces.jsonl"
     path.write_text(json.dumps({"question": "1+1=?", "solution": "2"}) + "\n")
     recipe = tmp_path / "sft.yaml"
-    recipe.write_text(f"method: sft\nmodel: {{name_or_path: {tiny_model_dir}}}\ndata: {{source: toy}}\n"
+    recipe.write_text(f"method: sft\nmodel: {{name_or_path: {tiny_model_dir}}}\ndata: {{source: toy, template: toy}}\n"
                       f"sft: {{traces_file: {path}}}\nevaluation: {{enabled: false}}\nlogging: {{trackers: []}}\n"
                       f"output_dir: {tmp_path / 'run'}\n")
     assert main(["train", str(recipe)]) == 2
