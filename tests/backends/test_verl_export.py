@@ -80,12 +80,12 @@ def test_dr_grpo_scale_factor_restores_local_aggregation():
 
 def test_unsupported_fields_are_all_named():
     cfg = _cfg(model={"dtype": "float32", "reference": "other/model", "lora": {"enabled": True}},
-               rollout={"stop": ["\n\n"]}, trainer={"lr_scheduler": "linear"})
+               trainer={"lr_scheduler": "linear"})
     with pytest.raises(UnsupportedRecipeError) as err:
         build_plan(cfg, resolve_algorithm(cfg), FACTS)
     text = str(err.value)
     for name in ("model.dtype='float32'", "model.reference='other/model'", "model.lora.dropout=0.05",
-                 "rollout.stop=['\\n\\n']", "trainer.lr_scheduler='linear'"):
+                 "trainer.lr_scheduler='linear'"):
         assert name in text
     assert "\n" not in text.replace("\\n", "")  # one line for the CLI
 
@@ -113,7 +113,9 @@ def test_export_files_and_parquet_layout(toy_export):
     row = table.slice(0, 1).to_pylist()[0]
     from rlvr_bench.trainers.common import load_train_prompts
 
-    cfg = config_from_dict({"method": "rl", "model": {"name_or_path": "x"}, "data": {"source": "toy", "limit": 64}})
+    cfg = config_from_dict({"method": "rl", "model": {"name_or_path": "x"},
+                            "data": {"source": "toy", "template": "toy", "limit": 64},
+                            "evaluation": {"enabled": False}})
     first = load_train_prompts(cfg)[0]
     assert row["prompt"] == [{"role": "user", "content": f"Q:{first['problem']}A:"}]
     assert row["reward_model"] == {"style": "rule", "ground_truth": first["answer"]}
@@ -265,3 +267,22 @@ def test_eval_commands_use_the_lighter_n_before_the_last_checkpoint(tmp_path):
     mid, last = eval_command(tmp_path, 10).split(), eval_command(tmp_path, 20).split()
     assert mid[mid.index("--n") + 1] == "16" and mid[mid.index("--ks") + 1] == "1,4,16"
     assert last[last.index("--n") + 1] == "64" and last[last.index("--ks") + 1] == "1,4,16,64"
+
+
+def test_the_stop_rule_goes_to_verl_through_the_agent_loop(tmp_path):
+    """Turn-end ids and stop strings: the export's agent loop carries them to vLLM; end-of-text alone: nothing."""
+    import dataclasses
+
+    from rlvr_bench.backends.verl.stop_loop import AGENT_LOOP_NAME, agent_loops_yaml, read_stop_settings
+
+    cfg = _cfg(rollout={"stop": ["###"]})
+    facts = dataclasses.replace(FACTS, stop_token_ids=(2, 98), stop_strings=("###",), stop_note="stop ids [2, 98]")
+    plan = build_plan(cfg, resolve_algorithm(cfg), facts)
+    assert plan.overrides["actor_rollout_ref.rollout.agent.default_agent_loop"] == AGENT_LOOP_NAME
+    assert plan.overrides["actor_rollout_ref.rollout.agent.agent_loop_config_path"].endswith("agent_loops.yaml")
+    bare = build_plan(_cfg(), resolve_algorithm(_cfg()), FACTS)
+    assert not any(k.startswith("actor_rollout_ref.rollout.agent.") for k in bare.overrides)
+    path = tmp_path / "agent_loops.yaml"
+    path.write_text(agent_loops_yaml((2, 98), ("###",)))
+    assert read_stop_settings(path) == {"stop_token_ids": [2, 98], "stop": ["###"]}
+    assert read_stop_settings(tmp_path / "none.yaml") == {}

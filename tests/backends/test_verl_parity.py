@@ -185,3 +185,13 @@ def test_import_runs_verl_model_merger(exports, tiny_model_dir, tmp_path, monkey
     for (name, a), (_, b) in zip(original.state_dict().items(), merged.state_dict().items()):
         assert torch.equal(a.to(torch.bfloat16), b.to(torch.bfloat16)), name
     assert cli_main(["verl", "import", str(export_dir), "--out", str(run_dir)]) == 0  # idempotent
+
+
+def test_stop_rule_agent_loop_composes_and_carries_the_stop_strings(tiny_model_dir, tmp_path):
+    out = export_toy(tiny_model_dir, tmp_path / "stop", "grpo", "rollout.stop=['###']").out
+    composed = json.loads(run_verl_env(VERL_PYTHON, "compose", str(out)))[str(out)]
+    assert composed["ok"], composed
+    result = json.loads(run_verl_env(VERL_PYTHON, "agent-loop", str(out)))
+    assert result["subclass"] and result["entry"]["stop"] == ["###"]
+    assert result["params"]["stop"] == ["###"] and 7 in result["params"]["stop_token_ids"]
+    assert set(result["entry"]["stop_token_ids"]) <= set(result["params"]["stop_token_ids"])

@@ -272,6 +272,19 @@ def fake_checkpoint(hf_dir: str, actor_dir: str) -> dict[str, Any]:
     return {"tensors": len(state)}
 
 
+def check_agent_loop(export_dir: str) -> dict[str, Any]:
+    """The export's agent loop: verl can resolve its class, and its requests carry the stop rule."""
+    from hydra.utils import get_class
+    from verl.experimental.agent_loop.single_turn_agent_loop import SingleTurnAgentLoop
+
+    from rlvr_bench.backends.verl.agent_loop import with_stop_rule
+
+    entry = yaml.safe_load((Path(export_dir) / "agent_loops.yaml").read_text())[0]
+    cls = get_class(entry["_target_"])
+    params = with_stop_rule({"temperature": 1.0, "stop_token_ids": [7]}, entry["stop_token_ids"], entry["stop"])
+    return {"subclass": issubclass(cls, SingleTurnAgentLoop), "params": params, "entry": entry}
+
+
 def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "compose":
@@ -284,6 +297,8 @@ def main(argv: list[str]) -> int:
         result = check_agg()
     elif command == "quoting":
         result = check_quoting(rest[0])
+    elif command == "agent-loop":
+        result = check_agent_loop(rest[0])
     elif command == "fake-ckpt":
         result = fake_checkpoint(rest[0], rest[1])
     else:

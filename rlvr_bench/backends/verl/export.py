@@ -26,6 +26,7 @@ import yaml
 
 from rlvr_bench.backends.verl.errors import VerlBackendError
 from rlvr_bench.backends.verl.plan import ExportFacts, VerlPlan, build_plan
+from rlvr_bench.backends.verl.stop_loop import AGENT_LOOPS_FILE, agent_loops_yaml
 
 __all__ = ["EXPORT_MANIFEST", "VERL_VERSION", "ExportResult", "export_recipe", "resolved_recipe_dict"]
 
@@ -149,7 +150,8 @@ def _write_data_and_model(cfg: Any, algo: dict[str, Any], out: Path, experiment:
         eval_template = template
     chat_template = None if template.chat else D.plain_chat_template(tokenizer)
     kind = D.reward_kind(cfg)
-    train = D.verl_rows(load_train_prompts(cfg), template, split="train", reward=kind)
+    prompts = _fitting_prompts(cfg, load_train_prompts(cfg), tokenizer, local)
+    train = D.verl_rows(prompts, template, split="train", reward=kind)
     D.write_parquet(train, out / "data" / "train.parquet")
     all_rows, val_files = list(train), []
     for name, ds in _val_datasets(cfg):
@@ -158,10 +160,47 @@ def _write_data_and_model(cfg: Any, algo: dict[str, Any], out: Path, experiment:
         val_files.append(f"{EXPORT_DIR_TOKEN}/data/val_{name}.parquet")
         all_rows.extend(rows)
     length = D.prompt_length(all_rows, tokenizer, chat_template)
+    stop_ids, stop_strings, stop_note = _stop_rule(cfg, tokenizer, local)
     return ExportFacts(model_path=model_path, model_note=model_note, critic_path=critic_path,
                        train_file=f"{EXPORT_DIR_TOKEN}/data/train.parquet", val_files=val_files,
                        num_train=len(train), max_prompt_length=length.tokens, prompt_length_note=length.note,
-                       chat_template=chat_template, experiment_name=experiment)
+                       chat_template=chat_template, experiment_name=experiment, stop_token_ids=stop_ids,
+                       stop_strings=stop_strings, stop_note=stop_note)
+
+
+def _fitting_prompts(cfg: Any, ds: Any, tokenizer: Any, local: str | None) -> Any:
+    """The training prompts without those over ``data.max_prompt_tokens`` (as the local trainer drops them);
+    unchanged when the tokenizer is not available here."""
+    if tokenizer is None:
+        return ds
+    from rlvr_bench.trainers.common import check_prompt_lengths, model_config_of
+
+    kept, _ = check_prompt_lengths(cfg, list(ds["problem"]), [str(i) for i in ds["id"]], tokenizer,
+                                   model_config_of(local) if local else None, cfg.rollout.max_new_tokens)
+    return ds if len(kept) == len(ds) else ds.select(kept)
+
+
+def _stop_rule(cfg: Any, tokenizer: Any, local: str | None) -> tuple[tuple[int, ...], tuple[str, ...], str]:
+    """(stop ids, other stop strings, note) of the recipe's stop rule for verl's vLLM rollouts."""
+    if tokenizer is None:
+        return (), tuple(cfg.rollout.stop), ("tokenizer not available here: verl stops at the model's end-of-text "
+                                             "ids only (plus rollout.stop strings)")
+    from rlvr_bench.rollout.stopping import resolve_stop_rule
+
+    gen = None
+    if local:
+        try:
+            from transformers import GenerationConfig
+
+            gen = GenerationConfig.from_pretrained(local)
+        except (OSError, ValueError):
+            gen = None
+    holder = type("Model", (), {"generation_config": gen})() if gen is not None else None
+    rule = resolve_stop_rule(tokenizer, cfg.data.template, model=holder, strings=tuple(cfg.rollout.stop))
+    note = f"stop ids {list(rule.token_ids)} ({', '.join(rule.tokens)})"
+    if not (rule.turn_end_ids or rule.string_ids or rule.strings):  # vLLM stops at end-of-text by itself
+        return (), (), note + ": end-of-text only, vLLM's default"
+    return rule.token_ids, rule.strings, note
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -203,6 +242,8 @@ def _write_files(cfg: Any, plan: VerlPlan, facts: ExportFacts, out: Path, *, rec
     name = recipe.stem
     (out / "reward_fn.py").write_text(_reward_fn_text(plan, name))
     (out / "reward_manager.py").write_text(_MANAGER_TEXT)
+    if facts.stop_token_ids or facts.stop_strings:
+        (out / AGENT_LOOPS_FILE).write_text(agent_loops_yaml(facts.stop_token_ids, facts.stop_strings))
     header = (f"# verl {VERL_VERSION} Hydra overrides for recipe {name}: launch.sh passes exactly these, in this\n"
               "# order, then trainer.nnodes / trainer.n_gpus_per_node / rollout TP from its environment.\n"
               "# $EXPORT_DIR is the directory of this file. Why each key has its value: mapping.md.\n")

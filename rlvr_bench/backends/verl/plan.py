@@ -72,6 +72,11 @@ class ExportFacts:
         prompt_length_note: how it was measured.
         chat_template: a raw (non-chat) template rendered through verl's chat-template path, or None.
         experiment_name: ``trainer.experiment_name``.
+        stop_token_ids: the run's stop rule as ids (end-of-text, the template's turn end, special-token stop
+            strings; ``rlvr_bench.rollout.stopping``), passed to vLLM by the export's agent loop; empty when the
+            tokenizer was not available here.
+        stop_strings: the other stop strings (vLLM's ``stop``).
+        stop_note: how the stop rule was resolved (shown in the table).
     """
 
     model_path: str
@@ -84,6 +89,9 @@ class ExportFacts:
     prompt_length_note: str
     chat_template: str | None
     experiment_name: str
+    stop_token_ids: tuple[int, ...] = ()
+    stop_strings: tuple[str, ...] = ()
+    stop_note: str = ""
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 from rlvr_bench.backends.verl.overrides import EXPORT_DIR_TOKEN
 from rlvr_bench.backends.verl.plan import WHOLE_SECTIONS, ExportFacts, Row
+from rlvr_bench.backends.verl.stop_loop import AGENT_LOOP_NAME, AGENT_LOOPS_FILE
 
 __all__ = ["SECTIONS", "VERL_KL_NAMES", "reward_settings"]
 
@@ -130,6 +131,10 @@ def data_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list
     for name in ("split", "subset", "problem_column", "answer_column", "id_column", "limit"):
         rows.append(Row(f"data.{name}", getattr(d, name), {}, "exact", "applied at export"))
     rows.append(Row("data.solution_column", d.solution_column, {}, "unused", "reference traces are for SFT"))
+    rows.append(Row("data.max_prompt_tokens", d.max_prompt_tokens, {}, "exact",
+                    "applied at export: longer training prompts are not written (as the local trainer drops them)"))
+    rows.append(Row("data.overlong_prompts", d.overlong_prompts, {}, "exact",
+                    "applied at export (drop, or an error naming the row)"))
     rows.append(Row("data.shuffle", d.shuffle, {"data.shuffle": d.shuffle}, "approx",
                     "verl reshuffles each epoch with its own sampler (data.seed)"))
     tpl_keys = {"data.prompt_key": "prompt", "data.max_prompt_length": facts.max_prompt_length,
@@ -148,9 +153,13 @@ def data_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list
 def rollout_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
     """rollout.*: sampling of the training responses (vLLM in verl)."""
     r = cfg.rollout
-    if r.stop:
-        _bad(problems, "rollout.stop", list(r.stop), "verl 0.9's rollout config has no stop strings")
     top_k = r.top_k if r.top_k > 0 else -1
+    stop_keys: dict[str, Any] = {}
+    if facts.stop_token_ids or facts.stop_strings:
+        stop_keys = {f"{R}.agent.agent_loop_config_path": f"{EXPORT_DIR_TOKEN}/{AGENT_LOOPS_FILE}",
+                     f"{R}.agent.default_agent_loop": AGENT_LOOP_NAME}
+    stop_note = ("the stop rule (end-of-text ids, the template's turn end, these strings) goes to vLLM through "
+                 f"{AGENT_LOOPS_FILE} (StopRuleAgentLoop: stop_token_ids and stop); {facts.stop_note}")
     return [
         Row("rollout.backend", r.backend, {f"{R}.name": "vllm", f"{R}.mode": "async"}, "approx",
             "verl samples with vLLM; same distribution as the local engine, other kernels"),
@@ -161,7 +170,7 @@ def rollout_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: l
         Row("rollout.top_k", r.top_k, {f"{R}.top_k": top_k}, "exact", "0 (off) -> verl's -1"),
         Row("rollout.max_new_tokens", r.max_new_tokens, {"data.max_response_length": r.max_new_tokens}, "exact",
             "responses cut at this length score 0 (truncated), as in the local trainer (reward_manager.py)"),
-        Row("rollout.stop", list(r.stop), {}, "exact", "none"),
+        Row("rollout.stop", list(r.stop), stop_keys, "exact", stop_note),
         Row("rollout.batch_size", r.batch_size, {}, "local", "generation batching; vLLM schedules itself"),
     ]
 
@@ -400,7 +409,7 @@ def evaluation_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems
            f"{R}.val_kwargs.temperature": float(ev.temperature), f"{R}.val_kwargs.top_p": float(ev.top_p),
            f"{R}.val_kwargs.top_k": ev.top_k if ev.top_k > 0 else -1, f"{R}.val_kwargs.do_sample": ev.temperature > 0}
     rows = [
-        Row("evaluation.benchmarks", list(ev.benchmarks), val, "import",
+        Row("evaluation.benchmarks", list(ev.benchmarks or []), val, "import",
             "pass@k: `rlvr-bench eval` on the imported checkpoints; verl validates mean reward (n=1, same "
             "decoding) on data/val_*.parquet during training"),
         Row("evaluation.enabled", ev.enabled, {}, "import", ""),
@@ -416,6 +425,8 @@ def evaluation_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems
     ]
     for name in ("n", "ks", "seeds", "temperature", "top_p", "top_k", "template"):
         rows.append(Row(f"evaluation.{name}", getattr(ev, name), {}, "import", ""))
+    rows.append(Row("evaluation.stop", list(ev.stop), {}, "import",
+                    "`rlvr-bench eval` applies them (with the stop rule) to the imported checkpoints"))
     return rows
 
 

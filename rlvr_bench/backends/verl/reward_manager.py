@@ -21,6 +21,8 @@ from typing import Any
 from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
+from rlvr_bench.backends.verl.stop_loop import read_stop_settings
+
 __all__ = ["RlvrBenchRewardManager", "eos_token_ids"]
 
 
@@ -55,7 +57,9 @@ class RlvrBenchRewardManager(RewardManagerBase):
         self.is_async = inspect.iscoroutinefunction(compute_score)
         self.max_response_length = int(config.data.max_response_length)
         model_path = config.actor_rollout_ref.model.get("path")
-        self.eos_ids = eos_token_ids(tokenizer, model_path)
+        agent = config.actor_rollout_ref.rollout.get("agent", None) or {}
+        stop = read_stop_settings(agent.get("agent_loop_config_path", None))
+        self.eos_ids = eos_token_ids(tokenizer, model_path) | set(stop.get("stop_token_ids", []))
 
     def response_facts(self, data_item: Any) -> tuple[list[int], int, bool]:
         """(valid response ids, valid length, truncated) of one DataProto item."""
