@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from rlvr_bench.config import ConfigError, RecipeConfig, RLConfig, config_to_dict, load_config, save_config
+from rlvr_bench.config import RecipeConfig, RLConfig, config_to_dict, load_config, save_config
 from rlvr_bench.config.loader import apply_overrides, field_help
+from tests.config.helpers import error_of, write
 
 GOOD = """
 method: rl
@@ -17,20 +17,6 @@ data: {source: toy}
 algorithm: {preset: grpo}
 trainer: {steps: 5, learning_rate: 1e-4}
 """
-
-
-def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def error_of(path: Path, overrides=()) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_config(path, overrides)
-    msg = str(info.value)
-    assert "\n" not in msg, "errors must be one line"
-    return msg
 
 
 def test_good_recipe_loads_with_types_and_defaults(tmp_path):

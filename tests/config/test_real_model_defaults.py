@@ -3,13 +3,11 @@ toy recipe; any other model must name them (one-line errors), and the resolved v
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
 
 from rlvr_bench.config import ConfigError, config_from_dict, config_to_dict, load_config, save_config
 from rlvr_bench.config.loader import field_help, is_toy_recipe
+from tests.config.helpers import error_of, write
 
 REAL = """
 method: rl
@@ -21,20 +19,6 @@ method: rl
 model: {name_or_path: toy:base}
 data: {source: toy}
 """
-
-
-def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def error_of(path: Path, overrides=()) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_config(path, overrides)
-    msg = str(info.value)
-    assert "\n" not in msg, "errors must be one line"
-    return msg
 
 
 def test_new_fields_exist_with_their_defaults_and_help():
