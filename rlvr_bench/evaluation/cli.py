@@ -97,6 +97,30 @@ def recorded_settings(record: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def record_from_run_config(model: str) -> dict[str, Any] | None:
+    """For a checkpoint saved before checkpoints carried ``rlvr_generation.json`` (or brought back by
+    ``verl import``): the same settings read from its run's ``config.yaml`` (``<run>/checkpoints/step-N``);
+    the stop ids are then resolved from the template as the run did. None for anything else."""
+    import yaml
+
+    path = Path(str(model)).expanduser()
+    config = path.parent.parent / "config.yaml"
+    if path.parent.name != "checkpoints" or not config.is_file():
+        return None
+    try:
+        raw = yaml.safe_load(config.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    ev, data, rollout = raw.get("evaluation") or {}, raw.get("data") or {}, raw.get("rollout") or {}
+    decoding = {k: ev[k] for k in ("temperature", "top_p", "top_k", "max_new_tokens") if k in ev}
+    decoding["stop"] = list(ev.get("stop") or [])
+    return {"template": ev.get("template") or data.get("template"), "decoding": decoding,
+            "reward": (raw.get("reward") or {}).get("name"),
+            "evaluation": {"benchmarks": ev.get("benchmarks"), "n": ev.get("n"), "ks": ev.get("ks"),
+                           "seeds": ev.get("seeds"), "limit": ev.get("limit"), "batch_size": rollout.get("batch_size"),
+                           "max_prompt_tokens": data.get("max_prompt_tokens")}}
+
+
 def eval_settings(args: argparse.Namespace, record: dict[str, Any] | None) -> dict[str, Any]:
     """Flags given on the command line, else the checkpoint's recorded run settings, else :data:`EVAL_DEFAULTS`."""
     recorded = recorded_settings(record)
@@ -141,7 +165,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
     from rlvr_bench.rollout import Decoding
     from rlvr_bench.rollout.stopping import read_generation_record
 
-    record = read_generation_record(args.model)
+    record = read_generation_record(args.model) or record_from_run_config(args.model)
     settings = eval_settings(args, record)
     ks = _check(settings)
     if record is not None:

@@ -175,3 +175,19 @@ def test_llama3_style_evaluation_and_grpo_stop_at_eot(llama3_dir, math_bench_fil
     trainer.data_pos = 0
     run = trainer.train()
     assert info["turn_end_id"] in meta(run.path, 0)["stop"]["token_ids"]
+
+
+def test_a_checkpoint_without_its_record_falls_back_to_the_runs_config(qwen_runs, tmp_path):
+    """An older checkpoint (no rlvr_generation.json): the run's config.yaml gives the same settings."""
+    import shutil
+
+    from rlvr_bench.cli import main
+    from rlvr_bench.rollout.stopping import GENERATION_RECORD
+
+    run = tmp_path / "old"
+    shutil.copytree(qwen_runs["grpo"], run)
+    last = max(RunDir(run).checkpoint_steps())
+    (RunDir(run).checkpoint_dir(last) / GENERATION_RECORD).unlink()
+    assert main(["eval", str(RunDir(run).checkpoint_dir(last)), "--out", str(tmp_path / "eval"),
+                 "--step", str(last)]) == 0
+    assert samples(tmp_path / "eval", last) == samples(run, last)
