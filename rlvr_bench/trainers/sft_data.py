@@ -104,7 +104,7 @@ def _clean(ds: Dataset, first: str, second: str, where: str) -> Dataset:
 
 def dataset_traces(cfg: RecipeConfig) -> Dataset:
     """Traces from the training dataset's solution column (the toy train split has clean gold traces)."""
-    from rlvr_bench.trainers.common import load_train_prompts
+    from rlvr_bench.data.train_prompts import load_train_prompts
 
     if cfg.data.source != "toy" and cfg.data.solution_column is None:
         raise ConfigError(f"SFT on '{cfg.data.source}' needs traces: set data.solution_column to the column "
@@ -156,7 +156,7 @@ def to_sft_dataset(traces: Dataset | Iterable[dict[str, Any]], template: str, to
 def fitting_traces(cfg: RecipeConfig, traces: Any, model: Any, tokenizer: Any) -> Any:
     """``traces`` without the rows whose rendered prompt is longer than ``data.max_prompt_tokens`` (default: the
     model's context minus ``rollout.max_new_tokens``); rows already rendered (``prompt``/``completion``) are kept."""
-    from rlvr_bench.trainers.common import check_prompt_lengths
+    from rlvr_bench.data.train_prompts import check_prompt_lengths
 
     rows = traces if isinstance(traces, list) else None
     columns = list(rows[0]) if rows else list(getattr(traces, "column_names", []))

@@ -188,7 +188,7 @@ def sampling_stop_rule(cfg: RecipeConfig, model: Any, tokenizer: Any):
 def fitting_rows(cfg: RecipeConfig, rows: list[dict[str, Any]], model_config: Any,
                  tokenizer: Any) -> list[dict[str, Any]]:
     """``rows`` without the prompts longer than ``data.max_prompt_tokens`` (logged; see ``check_prompt_lengths``)."""
-    from rlvr_bench.trainers.common import check_prompt_lengths
+    from rlvr_bench.data.train_prompts import check_prompt_lengths
 
     kept, _ = check_prompt_lengths(cfg, [r["problem"] for r in rows], [str(r["id"]) for r in rows], tokenizer,
                                    model_config, cfg.rollout.max_new_tokens)
@@ -197,7 +197,7 @@ def fitting_rows(cfg: RecipeConfig, rows: list[dict[str, Any]], model_config: An
 
 def prompt_rows(cfg: RecipeConfig, limit: int | None) -> list[dict[str, Any]]:
     """Training prompts as dicts, shuffled with the recipe seed, at most ``limit`` of them."""
-    from rlvr_bench.trainers.common import load_train_prompts
+    from rlvr_bench.data.train_prompts import load_train_prompts
 
     ds = load_train_prompts(cfg)
     rows = [{"id": r["id"], "problem": r["problem"], "answer": r["answer"]} for r in ds]

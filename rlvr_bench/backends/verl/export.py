@@ -136,7 +136,7 @@ def _write_data_and_model(cfg: Any, algo: dict[str, Any], out: Path, experiment:
     from rlvr_bench.backends.verl import data as D
     from rlvr_bench.backends.verl.overrides import EXPORT_DIR_TOKEN
     from rlvr_bench.data.templates import get_template
-    from rlvr_bench.trainers.common import load_train_prompts
+    from rlvr_bench.data.train_prompts import load_train_prompts
 
     model_path, model_note, local = _local_model(cfg.model.name_or_path, cfg, out, "model")
     critic_path = None
@@ -173,7 +173,7 @@ def _fitting_prompts(cfg: Any, ds: Any, tokenizer: Any, local: str | None) -> An
     unchanged when the tokenizer is not available here."""
     if tokenizer is None:
         return ds
-    from rlvr_bench.trainers.common import check_prompt_lengths, model_config_of
+    from rlvr_bench.data.train_prompts import check_prompt_lengths, model_config_of
 
     kept, _ = check_prompt_lengths(cfg, list(ds["problem"]), [str(i) for i in ds["id"]], tokenizer,
                                    model_config_of(local) if local else None, cfg.rollout.max_new_tokens)
