@@ -1,6 +1,6 @@
 # rlvr_bench: the two commands of the README, plus helpers.
 #   make study   create .venv if missing, install everything, run the offline toy study
-#   make test    create/use the same .venv and run the test suite
+#   make test    create/use the same .venv, check the layer contract (lint-imports), run the test suite
 PYTHON ?= python3
 VENV ?= .venv
 CONSTRAINTS ?= constraints-cpu.txt
@@ -22,7 +22,9 @@ install: $(VENV)/.installed
 study: install
 	$(BIN)/rlvr-bench study
 
+# lint-imports: the layer contract of pyproject.toml [tool.importlinter] (docs/architecture.md)
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 test-fast: install
@@ -30,6 +32,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: install
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

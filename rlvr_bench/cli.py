@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rlvr_bench.errors import UserError
 
@@ -24,9 +25,13 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
-def recipes_dir() -> Path:
-    """The shipped recipes (repository checkout layout)."""
-    return Path(__file__).resolve().parents[1] / "recipes"
+def __getattr__(name: str) -> Any:
+    """``recipes_dir`` moved to ``rlvr_bench.recipes``; still importable from here for older callers."""
+    if name == "recipes_dir":
+        from rlvr_bench.recipes import recipes_dir
+
+        return recipes_dir
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _cmd_env(args: argparse.Namespace) -> int:
@@ -37,9 +42,11 @@ def _cmd_env(args: argparse.Namespace) -> int:
 
 
 def _cmd_recipes(args: argparse.Namespace) -> int:
-    from rlvr_bench.recipes import validate_all
+    from rlvr_bench.recipes import recipes_dir, validate_all
 
     root = Path(args.dir) if args.dir else recipes_dir()
+    if not root.is_dir():
+        raise UserError(f"--dir {root} is not a directory")
     rows, errors = validate_all(root)
     width = max((len(name) for name, _ in rows), default=10)
     for name, desc in rows:
@@ -90,12 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("study", help="train every method from one base and write the comparison report")
-    p.add_argument("recipe", nargs="?", default=None, help="study recipe (default: the offline toy study)")
+    p.add_argument("recipe", nargs="?", default=None, help="study recipe: a path, or a shipped one by name (study/toy.yaml); default: the "
+                   "offline toy study")
     p.add_argument("overrides", nargs="*", help="key=value overrides")
     p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser("train", help="one run from a recipe (also under `accelerate launch`)")
-    p.add_argument("recipe", help="recipe YAML")
+    p.add_argument("recipe", help="recipe YAML: a path, or a shipped recipe by name (toy/grpo.yaml)")
     p.add_argument("overrides", nargs="*", help="section.key=value overrides")
     p.set_defaults(func=_cmd_train)
 

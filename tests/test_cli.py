@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_bench.cli import main, recipes_dir
-from rlvr_bench.recipes import validate_all
+from rlvr_bench.cli import main
+from rlvr_bench.recipes import recipes_dir, resolve_recipe, validate_all
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,6 +52,46 @@ def test_registry_names_are_checked(tmp_path, capsys):
         assert err.startswith("error: ") and expected in err and "\n" not in err, err
     main(["train", str(recipes_dir() / "toy/grpo.yaml"), "data.source=mth500"])
     assert "did you mean 'math500'?" in capsys.readouterr().err
+
+
+def test_shipped_recipes_are_package_data():
+    assert recipes_dir() == Path(__file__).resolve().parents[1] / "rlvr_bench" / "recipe_files"
+    link = ROOT / "recipes"  # the checkout's documented paths (recipes/toy/grpo.yaml) still work
+    assert link.is_symlink() and link.resolve() == recipes_dir().resolve()
+
+
+def test_a_shipped_recipe_is_found_by_its_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_recipe("toy/grpo.yaml") == recipes_dir() / "toy/grpo.yaml"
+    assert resolve_recipe("study/toy.yaml") == recipes_dir() / "study/toy.yaml"
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "grpo.yaml").write_text("method: rl\n")  # a file in the working directory wins
+    assert resolve_recipe("toy/grpo.yaml") == Path("toy/grpo.yaml")
+
+
+def test_a_missing_recipe_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "toy/grpoo.yaml"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: recipe 'toy/grpoo.yaml' not found") and "\n" not in err, err
+    assert main(["study", "study/nope.yaml"]) == 2
+    assert "recipe 'study/nope.yaml' not found" in capsys.readouterr().err
+    assert main(["recipes", "--dir", str(tmp_path / "absent")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+
+
+def test_train_checks_a_shipped_recipe_by_name(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "toy/grpo.yaml", "reward.name=maht"]) == 2  # found, loaded, then the typo
+    assert "reward 'maht' is not registered" in capsys.readouterr().err
+
+
+def test_cli_is_the_top_layer():
+    """Nothing in the package imports the CLI (the full contract: lint-imports, docs/architecture.md)."""
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "rlvr_bench").rglob("*.py")
+                 if p.name != "cli.py" or p.parent.name != "rlvr_bench"
+                 if "rlvr_bench.cli import" in p.read_text() or "import rlvr_bench.cli" in p.read_text()]
+    assert not offenders, offenders
 
 
 def test_env_prints_the_record(capsys):

@@ -33,19 +33,18 @@ per line, named as in :attr:`BenchmarkSpec.local_file`) and the short names load
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlvr_bench.data.loading import (
+from rlvr_bench.data.benchmark_spec import DATA_DIR_ENV, BenchmarkSpec, local_copy, offline_hint
+from rlvr_bench.data.code_benchmarks import load_code_benchmark
+from rlvr_bench.data.reading import read_prompts
+from rlvr_bench.data.sources import (
     LOCAL_FILE_HINT,
     DataError,
     HubDataError,
     is_local_source,
-    load_prompts,
     require_hub_dataset,
 )
 
@@ -65,9 +64,6 @@ __all__ = [
     "offline_hint",
     "strip_dollars",
 ]
-
-DATA_DIR_ENV = "RLVR_BENCH_DATA_DIR"
-"""Environment variable naming a folder of normalised local benchmark copies."""
 
 
 # ------------------------------------------------------------------------------------ answer processing
@@ -112,43 +108,7 @@ def strip_dollars(text: str) -> str:
     return text.strip().strip("$").strip()
 
 
-def _identity(text: str) -> str:
-    return text
-
-
 # ---------------------------------------------------------------------------------------------- specs
-
-
-@dataclass(frozen=True)
-class BenchmarkSpec:
-    """Where a benchmark lives and how its columns map to ``id``/``problem``/``answer``.
-
-    Attributes:
-        name: short name.
-        hub_id: Hugging Face dataset (``None``: built in).
-        split, subset: hub split and configuration.
-        problem_column, answer_column, solution_column, id_column: hub column mapping (``id_column``
-            ``None``: ids ``"<name>/<row index>"``); column ids become ``"<name>/<original id>"``.
-        postprocess: applied to the string gold answer; idempotent, so normalised copies pass unchanged.
-        local_file: file name of the normalised copy in a local benchmark folder.
-        description: one line for listings.
-        answer_is_tests: a code benchmark: rows (the answer = JSON tests for the ``code`` reward) are
-            built from several columns by :func:`rlvr_bench.data.code_benchmarks.load_code_benchmark`;
-            the column fields above then only document the mapping.
-    """
-
-    name: str
-    hub_id: str | None
-    split: str = "test"
-    subset: str | None = None
-    problem_column: str = "problem"
-    answer_column: str = "answer"
-    solution_column: str | None = None
-    id_column: str | None = None
-    postprocess: Callable[[str], str] = _identity
-    local_file: str | None = None
-    description: str = ""
-    answer_is_tests: bool = False
 
 
 BENCHMARKS: dict[str, BenchmarkSpec] = {
@@ -227,7 +187,7 @@ def load_benchmark(
             parquet fetched on another machine) or dataset name instead of the hub id; the column
             mapping and answer post-processing still apply.
         column_overrides: any of ``split``, ``subset``, ``problem_column``, ``answer_column``,
-            ``solution_column``, ``id_column``, ``seed`` (passed to :func:`load_prompts`).
+            ``solution_column``, ``id_column``, ``seed`` (passed to :func:`~rlvr_bench.data.reading.read_prompts`).
 
     Rows carry ``data_source`` = the short name (or the file stem / dataset name).
     """
@@ -241,12 +201,12 @@ def load_benchmark(
     if source is not None:
         raise DataError(f"source= is only for benchmark short names, not {target!r}")
     if is_local_source(target) or Path(target).expanduser().exists():
-        return load_prompts(target, limit=limit, **column_overrides)
+        return read_prompts(target, limit=limit, **column_overrides)
     if "/" in target:
         split = column_overrides.get("split", "test")
         require_hub_dataset(target.partition(":")[0], what=f"benchmark dataset {target!r} split {split!r}",
                             hint=f"pass {LOCAL_FILE_HINT} instead")
-        return load_prompts(target, **{"split": "test", **column_overrides}, limit=limit)
+        return read_prompts(target, **{"split": "test", **column_overrides}, limit=limit)
     raise DataError(
         f"unknown benchmark {target!r}: not a short name (valid: {', '.join(benchmark_names())}) "
         "and not an existing file"
@@ -262,16 +222,14 @@ def _load_named(
     overrides: dict[str, Any],
 ) -> Dataset:
     if spec.hub_id is None:  # the built-in toy tasks
-        return load_prompts(spec.name, **{"split": spec.split, **overrides}, limit=limit)
+        return read_prompts(spec.name, **{"split": spec.split, **overrides}, limit=limit)
     own_split = overrides.get("split", spec.split) == spec.split
     local = local_copy(spec, local_dir) if source is None and own_split else None
     if spec.answer_is_tests:
-        from rlvr_bench.data.code_benchmarks import load_code_benchmark
-
         return load_code_benchmark(spec, limit=limit, local=local, source=source, overrides=overrides)
     if local is not None:  # normalised copy of that split: canonical columns, ids already "<name>/..."
         local_overrides = {k: v for k, v in overrides.items() if k not in ("split", "subset")}
-        ds = load_prompts(local, limit=limit, source_name=spec.name, **local_overrides)
+        ds = read_prompts(local, limit=limit, source_name=spec.name, **local_overrides)
         return _finish(ds, spec, prefix_ids=False)
     kwargs: dict[str, Any] = {
         "split": spec.split,
@@ -285,7 +243,7 @@ def _load_named(
     _require_benchmark_hub(spec, split=kwargs["split"], subset=kwargs["subset"], local_dir=local_dir,
                            source=source)
     try:
-        ds = load_prompts(spec.hub_id if source is None else source, limit=limit, source_name=spec.name, **kwargs)
+        ds = read_prompts(spec.hub_id if source is None else source, limit=limit, source_name=spec.name, **kwargs)
     except HubDataError:
         raise
     except DataError as err:
@@ -307,34 +265,6 @@ def _require_benchmark_hub(spec: BenchmarkSpec, *, split: str, subset: str | Non
     config = f", subset {subset!r}" if subset else ""
     require_hub_dataset(spec.hub_id, what=f"benchmark {spec.name!r} ({spec.hub_id}{config}, split {split!r})",
                         hint=offline_hint(spec, split, local_dir))
-
-
-def offline_hint(spec: BenchmarkSpec, split: str, local_dir: str | Path | None = None) -> str:
-    """How to load ``spec``'s ``split`` without the hub: the local copy it would read, or a local file.
-
-    The normalised copy :func:`local_copy` looks for (``spec.local_file``) serves only the benchmark's own
-    split; any other split (e.g. ``gsm8k`` as training data, split ``train``) needs a local data file.
-    """
-    if spec.answer_is_tests and split != spec.split:  # rows are built from several hub columns
-        return f"pass the dataset's hub-format file of split {split!r} as source"
-    if spec.local_file is None or split != spec.split:
-        own = f" ({DATA_DIR_ENV}/{spec.local_file} holds only split {spec.split!r})" if spec.local_file else ""
-        return f"point data.source at {LOCAL_FILE_HINT}{own}"
-    folder = local_dir if local_dir is not None else os.environ.get(DATA_DIR_ENV)
-    where = (f"put {spec.local_file} in '{folder}'" if folder
-             else f"set {DATA_DIR_ENV} to a folder holding {spec.local_file}")
-    if spec.answer_is_tests:
-        return f"{where}, or pass the dataset's hub-format file as source"
-    return f"{where}, or pass {LOCAL_FILE_HINT} instead of {spec.name!r}"
-
-
-def local_copy(spec: BenchmarkSpec, local_dir: str | Path | None = None) -> Path | None:
-    """The normalised local copy of ``spec`` in ``local_dir`` (or ``$RLVR_BENCH_DATA_DIR``), if present."""
-    folder = local_dir if local_dir is not None else os.environ.get(DATA_DIR_ENV)
-    if not folder or spec.local_file is None:
-        return None
-    path = Path(folder).expanduser() / spec.local_file
-    return path if path.is_file() else None
 
 
 def _finish(ds: Dataset, spec: BenchmarkSpec, *, prefix_ids: bool) -> Dataset:

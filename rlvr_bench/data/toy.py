@@ -7,7 +7,8 @@ trace ending in ``\\boxed{...}``::
     solution  25+11=36,36+1=37 \\boxed{37}
     prompt    Q:25+11+1=?A:              (the "toy" template of rlvr_bench.data.templates)
 
-Families (a registry, so more can be added, e.g. a toy code family):
+Families (``FAMILIES``, the one registry of toy task families; the problem types are in
+``rlvr_bench.data.toy_problems``, the code family in ``rlvr_bench.data.toy_code``):
 
 * ``addsub``: chains of ``+``/``-`` over operands ``1..max_operand``, every intermediate result in
   ``0..max_value``; the difficulty knob is the number of steps and the operand range.
@@ -25,11 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from rlvr_bench.config.toy import ToyErrorConfig, ToyTaskConfig
+from rlvr_bench.data.toy_code import CODE_TOY_FAMILY
+from rlvr_bench.data.toy_problems import Step, ToyFamily, ToyProblem, boxed, perturb
 
 if TYPE_CHECKING:
     import datasets
@@ -54,63 +56,6 @@ SPLITS = ("train", "test")
 _SPLIT_SALT = "rlvr_bench-toy-split-v1:"
 
 
-@dataclass(frozen=True)
-class Step:
-    """One written step ``left op right = result`` of a trace."""
-
-    left: int
-    op: str
-    right: int
-    result: int
-
-    def text(self) -> str:
-        """The step as written in a trace, e.g. ``25+11=36``."""
-        return f"{self.left}{self.op}{self.right}={self.result}"
-
-
-@dataclass(frozen=True)
-class ToyProblem:
-    """A problem with its answer and the gold steps that solve it.
-
-    Arithmetic families describe the gold trace by ``steps``; a family whose traces are not arithmetic
-    steps (e.g. a toy code family) leaves ``steps`` empty and gives the trace as ``gold``.
-    """
-
-    family: str
-    problem: str
-    answer: str
-    steps: tuple[Step, ...] = ()
-    gold: str | None = None
-
-    @property
-    def solution(self) -> str:
-        """The gold trace: ``gold`` if given, else every step, then the boxed answer."""
-        if self.gold is not None:
-            return self.gold
-        return ",".join(s.text() for s in self.steps) + " " + boxed(self.answer)
-
-
-@dataclass(frozen=True)
-class ToyFamily:
-    """A task family: a sampler of problems and the wrong strategy the base learns for it.
-
-    Attributes:
-        name: registry key; rows get ``family=name`` and ``data_source="toy/<name>"``.
-        sample: draws one problem from ``random.Random`` under the task settings.
-        wrong_op: maps an operator to the one a "broken" trace works instead (the base's wrong
-            strategy when the family is in ``ToyErrorConfig.broken_families``).
-        description: one line for the docs.
-        noisy: optional imperfect-trace writer ``(problem, rng, errors) -> str`` for families whose
-            traces are not arithmetic steps; ``None`` uses the step error model of :func:`noisy_solution`.
-    """
-
-    name: str
-    sample: Callable[[random.Random, ToyTaskConfig], ToyProblem]
-    wrong_op: dict[str, str]
-    description: str = ""
-    noisy: Callable[[ToyProblem, random.Random, ToyErrorConfig], str] | None = None
-
-
 FAMILIES: dict[str, ToyFamily] = {}
 
 
@@ -125,11 +70,6 @@ def register_family(family: ToyFamily) -> ToyFamily:
 def family_names() -> list[str]:
     """Registered family names, in registration order."""
     return list(FAMILIES)
-
-
-def boxed(answer: str | int) -> str:
-    """``\\boxed{answer}``."""
-    return "\\boxed{" + str(answer) + "}"
 
 
 def toy_prompt(problem: str) -> str:
@@ -197,6 +137,7 @@ def _sample_muladd(rng: random.Random, task: ToyTaskConfig) -> ToyProblem:
 
 register_family(ToyFamily("addsub", _sample_addsub, {}, "chains of +/- over small operands"))
 register_family(ToyFamily("muladd", _sample_muladd, {"*": "+"}, "a*b +/- c"))
+register_family(CODE_TOY_FAMILY)  # rlvr_bench.data.toy_code
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -348,14 +289,6 @@ def toy_dataset(
 # Imperfect traces
 
 
-def _perturb(value: int, rng: random.Random, deltas: Sequence[int]) -> int:
-    """``value`` off by a random signed delta, never negative."""
-    delta = rng.choice(list(deltas))
-    if value - delta < 0 or rng.random() < 0.5:
-        return value + delta
-    return value - delta
-
-
 def noisy_solution(prob: ToyProblem, rng: random.Random, errors: ToyErrorConfig | None = None) -> str:
     """An imperfect trace for ``prob`` drawn from the error model (``None`` = defaults).
 
@@ -376,7 +309,7 @@ def noisy_solution(prob: ToyProblem, rng: random.Random, errors: ToyErrorConfig 
     if rng.random() < errors.shortcut_prob:
         guess = value
         if rng.random() < errors.shortcut_error_prob:
-            guess = _perturb(guess, rng, errors.error_deltas)
+            guess = perturb(guess, rng, errors.error_deltas)
         return boxed(guess)
     parts: list[str] = []
     carried = None
@@ -384,11 +317,8 @@ def noisy_solution(prob: ToyProblem, rng: random.Random, errors: ToyErrorConfig 
         left = s.left if carried is None else carried
         result = _apply(left, wrong.get(s.op, s.op), s.right)
         if rng.random() < errors.step_error_prob:
-            result = _perturb(result, rng, errors.error_deltas)
+            result = perturb(result, rng, errors.error_deltas)
         parts.append(f"{left}{s.op}{s.right}={result}")
         carried = result
     return ",".join(parts) + " " + boxed(carried)
 
-
-# the code family lives in its own module; importing it registers it after the math families
-from rlvr_bench.data import toy_code as _toy_code  # noqa: E402,F401

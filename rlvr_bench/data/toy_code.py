@@ -33,9 +33,9 @@ import json
 import random
 
 from rlvr_bench.config.toy import ToyErrorConfig, ToyTaskConfig
-from rlvr_bench.data.toy import ToyFamily, ToyProblem, _perturb, register_family
+from rlvr_bench.data.toy_problems import ToyFamily, ToyProblem, perturb
 
-__all__ = ["CODE_FAMILY", "HIDDEN_INPUTS", "code_tests", "code_trace", "noisy_code_solution"]
+__all__ = ["CODE_FAMILY", "CODE_TOY_FAMILY", "HIDDEN_INPUTS", "code_tests", "code_trace", "noisy_code_solution"]
 
 CODE_FAMILY = "code"
 #: Inputs of the hidden tests (the shown f(0) and f(1) are not among them, so a memorised table fails).
@@ -93,10 +93,10 @@ def noisy_code_solution(prob: ToyProblem, rng: random.Random, errors: ToyErrorCo
     if rng.random() < errors.shortcut_prob:
         slope = (f0 - f1) if reversed_sign else (f1 - f0)
         if rng.random() < errors.shortcut_error_prob:
-            slope = _signed_perturb(slope, rng, errors)
+            slope = _signedperturb(slope, rng, errors)
         expr = f"{slope}*x+{f0}"
     else:
-        shown = _perturb(f1, rng, errors.error_deltas) if rng.random() < errors.step_error_prob else f1
+        shown = perturb(f1, rng, errors.error_deltas) if rng.random() < errors.step_error_prob else f1
         expr = f"{f0}+({f0}-{shown})*x" if reversed_sign else gold_expr(f0, shown)
     if rng.random() < errors.code_syntax_prob:
         expr = expr.replace("*x", "x")
@@ -105,14 +105,15 @@ def noisy_code_solution(prob: ToyProblem, rng: random.Random, errors: ToyErrorCo
     return code_trace(name, expr, fence=rng.random() >= errors.code_unfenced_prob)
 
 
-def _signed_perturb(value: int, rng: random.Random, errors: ToyErrorConfig) -> int:
+def _signedperturb(value: int, rng: random.Random, errors: ToyErrorConfig) -> int:
     """``value`` off by one of ``error_deltas`` (either sign; a non-zero slope stays non-zero)."""
     for _attempt in range(10):
-        out = _perturb(abs(value), rng, errors.error_deltas) * (1 if value >= 0 else -1)
+        out = perturb(abs(value), rng, errors.error_deltas) * (1 if value >= 0 else -1)
         if out != 0 and out != value:
             return out
     return value + 1 if value != -1 else value - 1
 
 
-register_family(ToyFamily(CODE_FAMILY, _sample_code, {}, "write f(x)=a*x+b from f(0), f(1) (named f, g or h); "
-                          "hidden tests", noisy=noisy_code_solution))
+CODE_TOY_FAMILY = ToyFamily(CODE_FAMILY, _sample_code, {}, "write f(x)=a*x+b from f(0), f(1) (named f, g or h); "
+                            "hidden tests", noisy=noisy_code_solution)
+"""The code family; ``rlvr_bench.data.toy`` registers it after the math families."""

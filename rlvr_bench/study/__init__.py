@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from rlvr_bench.recipes import recipes_dir, resolve_recipe
 from rlvr_bench.study.recipe import StudyConfig, load_study
 
 __all__ = ["StudyConfig", "default_study_path", "load_study", "run_study_command"]
@@ -13,8 +14,6 @@ __all__ = ["StudyConfig", "default_study_path", "load_study", "run_study_command
 
 def default_study_path() -> Path:
     """The offline toy study shipped with the package."""
-    from rlvr_bench.cli import recipes_dir
-
     return recipes_dir() / "study" / "toy.yaml"
 
 
@@ -24,7 +23,7 @@ def run_study_command(args: argparse.Namespace) -> int:
     from rlvr_bench.study.runner import run_study
     from rlvr_bench.utils.dist import print0
 
-    path = Path(args.recipe) if args.recipe else default_study_path()
+    path = resolve_recipe(args.recipe) if args.recipe else default_study_path()
     cfg = load_study(path, args.overrides)
     t0 = time.perf_counter()
     out, failed = run_study(cfg, path)

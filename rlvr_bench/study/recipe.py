@@ -1,78 +1,11 @@
-"""Study recipes: the base, the methods, the seeds, shared overrides and the report settings.
+"""Study recipes (schema and loader): defined in ``rlvr_bench.recipes.study``, re-exported here.
 
-A study recipe names other recipes (one per method); every run of the study is that recipe with the
-study's overrides plus its seed and output directory, so a study never hides a setting: each run's
-``config.yaml`` is the fully resolved recipe that ran.
+The schema lives in the recipes layer so that ``rlvr-bench recipes`` validates study files without a
+circle (``recipes`` never imports ``rlvr_bench.study``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from rlvr_bench.config.fields import opt
-from rlvr_bench.config.loader import ConfigError
+from rlvr_bench.recipes.study import ReportConfig, StudyConfig, load_study, resolve_recipe_path
 
 __all__ = ["ReportConfig", "StudyConfig", "load_study", "resolve_recipe_path"]
-
-
-@dataclass
-class ReportConfig:
-    """What the comparison report computes."""
-
-    benchmark: str = opt("toy", "benchmark the report compares on (a name in the runs' eval/summary.jsonl)")
-    ks: list[int] = opt(help="k values in the tables", factory=lambda: [1, 4, 16, 64], ge=1)
-    gap_k: int | None = opt(None, "k of the sampling-efficiency gap; None = the largest k evaluated", ge=1)
-    perplexity: bool = opt(True, "perplexity of each method's responses under the base (arXiv 2504.13837)")
-    perplexity_samples: int = opt(256, "responses per source in the perplexity analysis", gt=0)
-
-
-@dataclass
-class StudyConfig:
-    """A study: every method trained from one base, evaluated the same way, compared in one report."""
-
-    name: str = opt(None, "study name (runs/<name>/ by default)", required=True)
-    description: str = opt("", "one line shown by `rlvr-bench recipes`")
-    output_dir: str | None = opt(None, "where the runs and the report go; None = runs/<name>")
-    base: str = opt(None, "recipe of the base model's run (evaluated as the reference)", required=True)
-    teacher: str | None = opt(None, "recipe of the teacher's run (evaluated; used by distillation)")
-    methods: list[str] = opt(help="recipes of the compared methods (RL presets, SFT, RFT, distillation)",
-                             factory=list)
-    seeds: list[int] = opt(help="training seeds of every RL method", factory=lambda: [0, 1], ge=0)
-    seeds_other: list[int] = opt(help="training seeds of the non-RL methods (SFT, RFT, distillation)",
-                                 factory=lambda: [0], ge=0)
-    overrides: list[str] = opt(help="key=value overrides applied to every run (base and teacher included)",
-                               factory=list)
-    workers: int = opt(2, "runs trained at the same time (separate processes)", ge=1)
-    threads_per_worker: int | None = opt(
-        None, "torch threads per parallel run (base and teacher run alone, on every core); None = cores / workers",
-        gt=0)
-    report: ReportConfig = opt(help="report settings", factory=ReportConfig)
-
-
-def resolve_recipe_path(ref: str, study_path: Path) -> Path:
-    """A recipe reference: as given, next to the study file, or under the shipped recipes/."""
-    from rlvr_bench.cli import recipes_dir
-
-    for candidate in (Path(ref), study_path.parent / ref, recipes_dir() / ref):
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(f"{study_path}: recipe {ref!r} not found (looked in ., {study_path.parent}, {recipes_dir()})")
-
-
-def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> StudyConfig:
-    """Load and validate a study recipe (its method recipes are validated too)."""
-    from rlvr_bench.config.loader import load_config
-    from rlvr_bench.recipes import load_recipe
-
-    path = Path(path)
-    cfg = load_config(path, list(overrides), cls=StudyConfig)
-    if cfg.output_dir is None:
-        cfg.output_dir = str(Path("runs") / cfg.name)
-    refs = [cfg.base, *([cfg.teacher] if cfg.teacher else []), *cfg.methods]
-    for ref in refs:
-        load_recipe(resolve_recipe_path(ref, path), cfg.overrides)
-    labels = [Path(m).stem for m in cfg.methods]
-    if len(set(labels)) != len(labels):
-        raise ConfigError(f"{path}: two methods share a recipe name (run directories would collide)")
-    return cfg

@@ -229,7 +229,7 @@ def no_hub_check(monkeypatch):
         raise AssertionError("hub check for local data")
 
     monkeypatch.setattr(hub, "offline_reason", refuse)
-    monkeypatch.setattr("rlvr_bench.data.loading.hub_offline", refuse)
+    monkeypatch.setattr("rlvr_bench.data.sources.hub_offline", refuse)
     monkeypatch.setattr("rlvr_bench.models.loading.hub_offline", refuse)
     monkeypatch.setattr(socket, "create_connection", _no_connect)
 

@@ -17,7 +17,7 @@ STEPS = 20
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", preset_names())
 def test_preset_raises_reward_and_pass_at_1_on_the_toy_base(preset, tmp_path):
-    from rlvr_bench.cli import recipes_dir
+    from rlvr_bench.recipes import recipes_dir
 
     cfg = load_config(recipes_dir() / "toy" / f"{preset}.yaml", [
         f"trainer.steps={STEPS}", "trainer.save_every=0", f"output_dir={tmp_path}",
@@ -38,7 +38,7 @@ def test_preset_raises_reward_and_pass_at_1_on_the_toy_base(preset, tmp_path):
 def test_grpo_on_the_toy_code_family_raises_its_unit_test_reward(tmp_path):
     """A few GRPO steps on the code family only (prompts from data.source toy/code, same base), rewarded by
     hidden unit tests run in the sandbox: the train reward rises and the code test split improves."""
-    from rlvr_bench.cli import recipes_dir
+    from rlvr_bench.recipes import recipes_dir
 
     steps = 12
     cfg = load_config(recipes_dir() / "toy" / "grpo.yaml", [

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from rlvr_bench.config import ConfigError, load_config
+from rlvr_bench.recipes.shipped import resolve_recipe
 
-__all__ = ["check_names", "load_recipe", "validate_all"]
+__all__ = ["check_names", "load_recipe"]
 
 
 def _suggest(value: str, valid: Iterable[str]) -> str:
@@ -63,31 +64,12 @@ def check_names(cfg: Any, where: str) -> None:
 
 
 def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Any:
-    """``load_config`` plus the registry checks; raises ``ConfigError`` (one line) on any mistake."""
-    cfg = load_config(path, list(overrides))
-    check_names(cfg, str(path))
-    return cfg
+    """``load_config`` plus the registry checks; raises ``ConfigError`` (one line) on any mistake.
 
-
-def validate_all(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
-    """Validate every ``*.yaml`` under ``root`` (study recipes included).
-
-    Returns (rows of (relative name, description), error lines).
+    ``path`` is resolved by ``resolve_recipe``: a file as given, else a shipped recipe by its name
+    (``toy/grpo.yaml``).
     """
-    rows: list[tuple[str, str]] = []
-    errors: list[str] = []
-    for path in sorted(root.rglob("*.yaml")):
-        rel = str(path.relative_to(root))
-        if rel.startswith("accelerate/"):
-            continue  # accelerate launcher configs, checked by their own test
-        try:
-            if rel.startswith("study/"):
-                from rlvr_bench.study.recipe import load_study
-
-                desc = load_study(path).description
-            else:
-                desc = load_recipe(path).description
-            rows.append((rel, desc))
-        except ConfigError as exc:
-            errors.append(str(exc))
-    return rows, errors
+    resolved = resolve_recipe(path)
+    cfg = load_config(resolved, list(overrides))
+    check_names(cfg, str(resolved))
+    return cfg
