@@ -14,7 +14,16 @@ from rlvr_bench.analysis.breakdown import source_kind
 from rlvr_bench.analysis.runs import BASE_LABEL
 from rlvr_bench.analysis.tables import format_ci, format_p_value
 
-__all__ = ["findings", "kind_name"]
+__all__ = [
+    "coverage_findings",
+    "family_findings",
+    "findings",
+    "kind_name",
+    "pairwise_findings",
+    "pass_findings",
+    "perplexity_findings",
+    "progress_findings",
+]
 
 _KIND_NAMES = {"rl": "RL", "sft": "SFT", "rft": "RFT", "distill": "distillation", "teacher": "teacher",
                "other": "other"}
@@ -261,22 +270,49 @@ def _family_sentence(numbers: Mapping[str, Any]) -> str | None:
             + "; ".join(parts) + f". So {tail}.")
 
 
-def findings(numbers: Mapping[str, Any], perplexity: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
-    """Plain sentences for "What this run shows", in order: pass@1 per method, crossings, the RL runs'
-    direction at k_max (a sign test over runs), coverage,
-    RL against distillation/SFT, RL presets against each other, training progress, math against code
-    (when the study has both task families), perplexity."""
+def pass_findings(numbers: Mapping[str, Any]) -> list[str]:
+    """pass@1 of every method against the base, the crossings, and the RL runs' direction at k_max."""
     methods = numbers["methods"]
     base_pass1 = methods[BASE_LABEL]["pass_at_k"]["1"]["mean"]
     others = {label: b for label, b in methods.items() if label != BASE_LABEL}
     out = [_pass1_sentence(label, b, base_pass1) for label, b in others.items()]
     out += [_crossing_sentence(label, b) for label, b in others.items()]
     tally = _run_tally_sentence(methods)
-    if tally:
-        out.append(tally)
-    out += _coverage_sentences(methods)
-    for sentence in (_contrast_sentence(others), _pairwise_sentence(numbers["pairwise"]),
-                     _progress_sentence(numbers), _family_sentence(numbers), _perplexity_sentence(perplexity)):
-        if sentence:
-            out.append(sentence)
-    return out
+    return out + [tally] if tally else out
+
+
+def coverage_findings(numbers: Mapping[str, Any]) -> list[str]:
+    """Problems beyond the base's reach, and RL against distillation/SFT on them."""
+    methods = numbers["methods"]
+    contrast = _contrast_sentence({label: b for label, b in methods.items() if label != BASE_LABEL})
+    return _coverage_sentences(methods) + ([contrast] if contrast else [])
+
+
+def pairwise_findings(numbers: Mapping[str, Any]) -> list[str]:
+    """RL presets against each other."""
+    return [s for s in (_pairwise_sentence(numbers["pairwise"]),) if s]
+
+
+def progress_findings(numbers: Mapping[str, Any]) -> list[str]:
+    """Methods whose pass@1 rose while pass@k_max fell during training."""
+    return [s for s in (_progress_sentence(numbers),) if s]
+
+
+def family_findings(numbers: Mapping[str, Any]) -> list[str]:
+    """Math against code (when the study has both task families)."""
+    return [s for s in (_family_sentence(numbers),) if s]
+
+
+def perplexity_findings(perplexity: Mapping[str, Mapping[str, float]] | None) -> list[str]:
+    """Where each source's responses lie under the base model."""
+    return [s for s in (_perplexity_sentence(perplexity),) if s]
+
+
+def findings(numbers: Mapping[str, Any], perplexity: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
+    """Plain sentences for "What this run shows", in order: pass@1 per method, crossings, the RL runs'
+    direction at k_max (a sign test over runs), coverage,
+    RL against distillation/SFT, RL presets against each other, training progress, math against code
+    (when the study has both task families), perplexity. (The report gathers the same groups from its
+    sections, ``rlvr_bench.analysis.report_sections``.)"""
+    return (pass_findings(numbers) + coverage_findings(numbers) + pairwise_findings(numbers)
+            + progress_findings(numbers) + family_findings(numbers) + perplexity_findings(perplexity))

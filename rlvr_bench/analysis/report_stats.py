@@ -37,7 +37,17 @@ from rlvr_bench.metrics import (
     seed_mean_std,
 )
 
-__all__ = ["SIGNIFICANCE_LEVEL", "compute_report_numbers", "curves_for_plot", "default_table_ks", "holm_adjust"]
+__all__ = [
+    "SIGNIFICANCE_LEVEL",
+    "by_source_numbers",
+    "compute_report_numbers",
+    "core_numbers",
+    "curves_for_plot",
+    "default_table_ks",
+    "holm_adjust",
+    "pairwise_numbers",
+    "progress_numbers",
+]
 
 SIGNIFICANCE_LEVEL = 0.05
 COMPUTE_KEYS = ("samples", "gen_tokens", "backward_tokens", "teacher_samples", "teacher_tokens", "wall_seconds")
@@ -305,6 +315,39 @@ def _by_source(data: StudyData, k_max: int, n_resamples: int, seed: int) -> dict
     return out
 
 
+def core_numbers(
+    data: StudyData,
+    *,
+    ks: Sequence[int] | None = None,
+    gap_k: int | None = None,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``{"benchmark", "num_problems", "ids", "settings", "methods"}``: the numbers every report section
+    reads (arguments as in ``compute_report_numbers``)."""
+    settings = _settings(data, ks, gap_k)
+    methods = _blocks(data, settings["ks"], gap_k=settings["gap_k"], k_max=settings["k_max"],
+                      n_resamples=n_resamples, seed=seed)
+    return {"benchmark": data.benchmark, "num_problems": len(data.ids), "ids": list(data.ids),
+            "settings": settings, "methods": methods}
+
+
+def pairwise_numbers(data: StudyData, *, n_resamples: int = 10_000, seed: int = 0) -> list[dict[str, Any]]:
+    """Paired pass@1 differences between every two RL presets, Holm-adjusted (``report.json`` ``pairwise``)."""
+    return _pairwise(data, n_resamples, seed)
+
+
+def progress_numbers(data: StudyData, k_max: int) -> dict[str, Any]:
+    """label -> step -> pass@1 and pass@k_max per run (``report.json`` ``progress``)."""
+    return _progress(data, k_max)
+
+
+def by_source_numbers(data: StudyData, k_max: int, *, n_resamples: int = 10_000,
+                      seed: int = 0) -> dict[str, Any] | None:
+    """The numbers per data source (``report.json`` ``by_source``); None with fewer than two sources."""
+    return _by_source(data, k_max, n_resamples, seed)
+
+
 def compute_report_numbers(
     data: StudyData,
     *,
@@ -332,18 +375,13 @@ def compute_report_numbers(
         against the base); it is None unless the base's summary names two or more sources. See
         docs/study.md, "Reading the report".
     """
-    settings = _settings(data, ks, gap_k)
-    methods = _blocks(data, settings["ks"], gap_k=settings["gap_k"], k_max=settings["k_max"],
-                      n_resamples=n_resamples, seed=seed)
+    numbers = core_numbers(data, ks=ks, gap_k=gap_k, n_resamples=n_resamples, seed=seed)
+    k_max = numbers["settings"]["k_max"]
     return {
-        "benchmark": data.benchmark,
-        "num_problems": len(data.ids),
-        "ids": list(data.ids),
-        "settings": settings,
-        "methods": methods,
-        "pairwise": _pairwise(data, n_resamples, seed),
-        "progress": _progress(data, settings["k_max"]),
-        "by_source": _by_source(data, settings["k_max"], n_resamples, seed),
+        **numbers,
+        "pairwise": pairwise_numbers(data, n_resamples=n_resamples, seed=seed),
+        "progress": progress_numbers(data, k_max),
+        "by_source": by_source_numbers(data, k_max, n_resamples=n_resamples, seed=seed),
     }
 
 
