@@ -12,8 +12,10 @@ Outcome estimators (grpo, rloo, reinforce_pp_baseline) use the score s_i = sum_t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Optional, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Optional, Protocol
 
 import torch
 from torch import Tensor
@@ -23,12 +25,14 @@ from .groups import GroupIndex, as_group_index, group_stats
 
 __all__ = [
     "ADVANTAGE_ESTIMATORS",
-    "VERL_ADV_ESTIMATOR_NAMES",
     "AdvantageEstimatorFn",
+    "AdvantageEstimatorSpec",
     "advantage_estimator_names",
+    "advantage_estimator_spec",
     "compute_advantages",
     "get_advantage_estimator",
     "register_advantage_estimator",
+    "verl_adv_estimator_names",
 ]
 
 
@@ -53,32 +57,72 @@ class AdvantageEstimatorFn(Protocol):
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
-ADVANTAGE_ESTIMATORS: dict[str, AdvantageEstimatorFn] = {}
-"""Registry: estimator name -> function with the :class:`AdvantageEstimatorFn` signature."""
+@dataclass(frozen=True)
+class AdvantageEstimatorSpec:
+    """An estimator and everything the rest of the package needs to know about it.
 
-VERL_ADV_ESTIMATOR_NAMES: dict[str, str] = {
-    "gae": "gae",
-    "grpo": "grpo",
-    "rloo": "rloo",
-    "reinforce_pp": "reinforce_plus_plus",
-    "reinforce_pp_baseline": "reinforce_plus_plus_baseline",
-    "remax": "remax",
-}
-"""Our estimator name -> verl's ``algorithm.adv_estimator`` value."""
+    Attributes:
+        name: registry name (``algorithm.adv_estimator``).
+        fn: the estimator, with the :class:`AdvantageEstimatorFn` signature.
+        needs_values: it reads critic values (the trainer builds and trains a critic).
+        needs_reference: it needs reference-model log-probs by itself (besides any KL switch).
+        needs_greedy_baseline: it reads ``reward_baselines``, the greedy rollout's score (ReMax).
+        min_group_size: smallest useful ``rollout.n`` (2 for the group-relative estimators).
+        verl_name: verl's ``algorithm.adv_estimator`` value, or None when verl has no equivalent.
+        verl_missing_reason: why there is no verl equivalent (set iff ``verl_name`` is None).
+        knobs: the estimator's arguments and their default values (e.g. gamma, lam), read-only.
+    """
+
+    name: str
+    fn: AdvantageEstimatorFn
+    needs_values: bool = False
+    needs_reference: bool = False
+    needs_greedy_baseline: bool = False
+    min_group_size: int = 1
+    verl_name: Optional[str] = None
+    verl_missing_reason: Optional[str] = None
+    knobs: Mapping[str, Any] = field(default_factory=dict)
 
 
-def register_advantage_estimator(name: str) -> Callable[[AdvantageEstimatorFn], AdvantageEstimatorFn]:
-    """Decorator registering an estimator under ``name`` (like verl's ``register_adv_est``).
+ADVANTAGE_ESTIMATORS: dict[str, AdvantageEstimatorSpec] = {}
+"""Registry: estimator name -> :class:`AdvantageEstimatorSpec`; the only list of estimators."""
+
+
+def register_advantage_estimator(
+    name: str,
+    *,
+    needs_values: bool = False,
+    needs_reference: bool = False,
+    needs_greedy_baseline: bool = False,
+    min_group_size: int = 1,
+    verl_name: Optional[str],
+    verl_missing_reason: Optional[str] = None,
+    knobs: Optional[Mapping[str, Any]] = None,
+) -> Callable[[AdvantageEstimatorFn], AdvantageEstimatorFn]:
+    """Decorator registering an estimator and its metadata under ``name`` (like verl's ``register_adv_est``).
+
+    Registering is the one step that makes an estimator usable everywhere: recipe validation
+    (``algorithm.adv_estimator``), the trainer's critic / reference / greedy-baseline decisions and the
+    verl exporter read this spec.
 
     Raises:
-        ValueError: if ``name`` is already registered to a different function.
+        ValueError: ``name`` already registered to a different function; neither or both of ``verl_name``
+            and ``verl_missing_reason`` given; ``min_group_size`` < 1.
     """
+    if (verl_name is None) == (verl_missing_reason is None):
+        raise ValueError(f"advantage estimator {name!r}: give exactly one of verl_name and verl_missing_reason")
+    if min_group_size < 1:
+        raise ValueError(f"advantage estimator {name!r}: min_group_size must be >= 1, got {min_group_size}")
 
     def decorator(fn: AdvantageEstimatorFn) -> AdvantageEstimatorFn:
         existing = ADVANTAGE_ESTIMATORS.get(name)
-        if existing is not None and existing is not fn:
-            raise ValueError(f"advantage estimator {name!r} is already registered to {existing}")
-        ADVANTAGE_ESTIMATORS[name] = fn
+        if existing is not None and existing.fn is not fn:
+            raise ValueError(f"advantage estimator {name!r} is already registered to {existing.fn}")
+        ADVANTAGE_ESTIMATORS[name] = AdvantageEstimatorSpec(
+            name=name, fn=fn, needs_values=needs_values, needs_reference=needs_reference,
+            needs_greedy_baseline=needs_greedy_baseline, min_group_size=min_group_size, verl_name=verl_name,
+            verl_missing_reason=verl_missing_reason, knobs=MappingProxyType(dict(knobs or {})),
+        )
         return fn
 
     return decorator
@@ -89,8 +133,8 @@ def advantage_estimator_names() -> list[str]:
     return sorted(ADVANTAGE_ESTIMATORS)
 
 
-def get_advantage_estimator(name: str) -> AdvantageEstimatorFn:
-    """Look up a registered estimator.
+def advantage_estimator_spec(name: str) -> AdvantageEstimatorSpec:
+    """The registered spec of estimator ``name``.
 
     Raises:
         ValueError: naming the valid estimators when ``name`` is unknown.
@@ -101,6 +145,16 @@ def get_advantage_estimator(name: str) -> AdvantageEstimatorFn:
         raise ValueError(
             f"unknown advantage estimator {name!r}; valid: {', '.join(advantage_estimator_names())}"
         ) from None
+
+
+def get_advantage_estimator(name: str) -> AdvantageEstimatorFn:
+    """Look up a registered estimator's function (see :func:`advantage_estimator_spec`)."""
+    return advantage_estimator_spec(name).fn
+
+
+def verl_adv_estimator_names() -> dict[str, str]:
+    """Our estimator name -> verl's ``algorithm.adv_estimator`` value, for the estimators verl has."""
+    return {n: s.verl_name for n, s in ADVANTAGE_ESTIMATORS.items() if s.verl_name is not None}
 
 
 def _require(value: Optional[torch.Tensor], what: str, estimator: str) -> torch.Tensor:
@@ -114,7 +168,8 @@ def _outcome_scores(token_level_rewards: torch.Tensor) -> torch.Tensor:
     return token_level_rewards.sum(dim=-1)
 
 
-@register_advantage_estimator("grpo")
+@register_advantage_estimator("grpo", min_group_size=2, verl_name="grpo",
+                              knobs={"norm_adv_by_std": True, "eps": 1e-6})
 def grpo_advantage(
     *, token_level_rewards: Tensor, response_mask: Tensor, group_index: Optional[Tensor],
     values: Optional[Tensor], reward_baselines: Optional[Tensor], gamma: float, lam: float,
@@ -140,7 +195,7 @@ def grpo_advantage(
     return advantages, advantages
 
 
-@register_advantage_estimator("rloo")
+@register_advantage_estimator("rloo", min_group_size=2, verl_name="rloo")
 def rloo_advantage(
     *, token_level_rewards: Tensor, response_mask: Tensor, group_index: Optional[Tensor],
     values: Optional[Tensor], reward_baselines: Optional[Tensor], gamma: float, lam: float,
@@ -164,7 +219,8 @@ def rloo_advantage(
     return advantages, advantages
 
 
-@register_advantage_estimator("reinforce_pp_baseline")
+@register_advantage_estimator("reinforce_pp_baseline", min_group_size=2,
+                              verl_name="reinforce_plus_plus_baseline")
 def reinforce_pp_baseline_advantage(
     *, token_level_rewards: Tensor, response_mask: Tensor, group_index: Optional[Tensor],
     values: Optional[Tensor], reward_baselines: Optional[Tensor], gamma: float, lam: float,
@@ -188,7 +244,7 @@ def reinforce_pp_baseline_advantage(
     return advantages, advantages
 
 
-@register_advantage_estimator("reinforce_pp")
+@register_advantage_estimator("reinforce_pp", verl_name="reinforce_plus_plus", knobs={"gamma": 1.0})
 def reinforce_pp_advantage(
     *, token_level_rewards: Tensor, response_mask: Tensor, group_index: Optional[Tensor],
     values: Optional[Tensor], reward_baselines: Optional[Tensor], gamma: float, lam: float,
@@ -214,7 +270,7 @@ def reinforce_pp_advantage(
     return advantages, returns
 
 
-@register_advantage_estimator("remax")
+@register_advantage_estimator("remax", needs_greedy_baseline=True, verl_name="remax")
 def remax_advantage(
     *, token_level_rewards: Tensor, response_mask: Tensor, group_index: Optional[Tensor],
     values: Optional[Tensor], reward_baselines: Optional[Tensor], gamma: float, lam: float,
@@ -236,7 +292,7 @@ def remax_advantage(
     return advantages, returns
 
 
-@register_advantage_estimator("gae")
+@register_advantage_estimator("gae", needs_values=True, verl_name="gae", knobs={"gamma": 1.0, "lam": 1.0})
 def gae_advantage(
     *, token_level_rewards: Tensor, response_mask: Tensor, group_index: Optional[Tensor],
     values: Optional[Tensor], reward_baselines: Optional[Tensor], gamma: float, lam: float,

@@ -7,8 +7,10 @@ argument: (bs, response_length). Mirrors verl's ``register_policy_loss`` / ``com
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Optional, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Optional, Protocol
 
 import torch
 
@@ -18,10 +20,13 @@ from .functional import masked_mean
 __all__ = [
     "LOG_RATIO_CLAMP",
     "POLICY_LOSSES",
+    "KnobSpec",
     "PolicyLossFn",
+    "PolicyLossSpec",
     "get_policy_loss",
     "policy_loss",
     "policy_loss_names",
+    "policy_loss_spec",
     "register_policy_loss",
     "vanilla_policy_loss",
 ]
@@ -31,7 +36,10 @@ LOG_RATIO_CLAMP = 20.0
 
 
 class PolicyLossFn(Protocol):
-    """The one signature of every registered policy loss. Returns ``(loss, metrics)``."""
+    """The one signature of every registered policy loss. Returns ``(loss, metrics)``.
+
+    Besides these arguments a loss receives each of its declared knobs (:class:`KnobSpec`) as a keyword.
+    """
 
     def __call__(
         self,
@@ -41,22 +49,72 @@ class PolicyLossFn(Protocol):
         advantages: torch.Tensor,
         response_mask: torch.Tensor,
         loss_agg_mode: str,
-        clip_ratio_low: float,
-        clip_ratio_high: float,
-        clip_ratio_c: Optional[float],
         loss_scale_factor: Optional[float],
         batch_num_tokens: Optional[float],
         global_batch_size: Optional[float],
         dp_size: int,
+        **knobs: Any,
     ) -> tuple[torch.Tensor, dict[str, float]]: ...
 
 
-POLICY_LOSSES: dict[str, PolicyLossFn] = {}
-"""Registry: policy-loss name -> function with the :class:`PolicyLossFn` signature."""
+_BOUNDS = {"gt": (lambda v, b: v > b, ">"), "ge": (lambda v, b: v >= b, ">="),
+           "lt": (lambda v, b: v < b, "<"), "le": (lambda v, b: v <= b, "<=")}
 
 
-def register_policy_loss(name: str) -> Callable[[PolicyLossFn], PolicyLossFn]:
-    """Decorator registering a policy loss under ``name`` (like verl's ``register_policy_loss``).
+@dataclass(frozen=True)
+class KnobSpec:
+    """One tunable argument of a policy loss.
+
+    Attributes:
+        default: value when neither the preset nor the recipe sets it (None may mean "off").
+        help: one line for docs and error messages.
+        gt, ge, lt, le: numeric bounds a non-None value must satisfy.
+        verl_key: the key under verl's ``actor_rollout_ref.actor`` config (e.g. ``clip_ratio_c``), or None.
+    """
+
+    default: Any
+    help: str
+    gt: Optional[float] = None
+    ge: Optional[float] = None
+    lt: Optional[float] = None
+    le: Optional[float] = None
+    verl_key: Optional[str] = None
+
+    def problem(self, value: Any) -> Optional[str]:
+        """None when ``value`` is allowed, else why not (``"is out of range (must be > 1.0)"``)."""
+        if value is None or not isinstance(value, (int, float)):
+            return None
+        for name, (ok, sign) in _BOUNDS.items():
+            bound = getattr(self, name)
+            if bound is not None and not ok(value, bound):
+                return f"is out of range (must be {sign} {bound})"
+        return None
+
+
+@dataclass(frozen=True)
+class PolicyLossSpec:
+    """A registered policy loss: its function, its knobs and verl's ``policy_loss.loss_mode`` (None: none)."""
+
+    name: str
+    fn: PolicyLossFn
+    knobs: Mapping[str, KnobSpec] = field(default_factory=dict)
+    verl_name: Optional[str] = None
+
+
+POLICY_LOSSES: dict[str, PolicyLossSpec] = {}
+"""Registry: policy-loss name -> :class:`PolicyLossSpec`; the only list of policy losses."""
+
+
+def register_policy_loss(
+    name: str, *, knobs: Optional[Mapping[str, KnobSpec]] = None, verl_name: Optional[str] = None,
+) -> Callable[[PolicyLossFn], PolicyLossFn]:
+    """Decorator registering a policy loss and its knobs under ``name`` (like verl's ``register_policy_loss``).
+
+    Args:
+        name: registry name (``algorithm.policy_loss``).
+        knobs: knob name -> :class:`KnobSpec`; a knob named like an ``algorithm.*`` recipe field takes the
+            resolved value of that field, and recipe validation checks it against the bounds.
+        verl_name: verl's ``actor.policy_loss.loss_mode``; None when verl has no equivalent.
 
     Raises:
         ValueError: if ``name`` is already registered to a different function.
@@ -64,9 +122,10 @@ def register_policy_loss(name: str) -> Callable[[PolicyLossFn], PolicyLossFn]:
 
     def decorator(fn: PolicyLossFn) -> PolicyLossFn:
         existing = POLICY_LOSSES.get(name)
-        if existing is not None and existing is not fn:
-            raise ValueError(f"policy loss {name!r} is already registered to {existing}")
-        POLICY_LOSSES[name] = fn
+        if existing is not None and existing.fn is not fn:
+            raise ValueError(f"policy loss {name!r} is already registered to {existing.fn}")
+        POLICY_LOSSES[name] = PolicyLossSpec(name=name, fn=fn, knobs=MappingProxyType(dict(knobs or {})),
+                                             verl_name=verl_name)
         return fn
 
     return decorator
@@ -77,8 +136,8 @@ def policy_loss_names() -> list[str]:
     return sorted(POLICY_LOSSES)
 
 
-def get_policy_loss(name: str) -> PolicyLossFn:
-    """Look up a registered policy loss.
+def policy_loss_spec(name: str) -> PolicyLossSpec:
+    """The registered spec of policy loss ``name``.
 
     Raises:
         ValueError: naming the valid losses when ``name`` is unknown.
@@ -89,7 +148,18 @@ def get_policy_loss(name: str) -> PolicyLossFn:
         raise ValueError(f"unknown policy loss {name!r}; valid: {', '.join(policy_loss_names())}") from None
 
 
-@register_policy_loss("vanilla")
+def get_policy_loss(name: str) -> PolicyLossFn:
+    """Look up a registered policy loss's function (see :func:`policy_loss_spec`)."""
+    return policy_loss_spec(name).fn
+
+
+@register_policy_loss("vanilla", verl_name="vanilla", knobs={
+    "clip_ratio_low": KnobSpec(0.2, "PPO clip epsilon below 1", ge=0.0, lt=1.0, verl_key="clip_ratio_low"),
+    "clip_ratio_high": KnobSpec(0.2, "PPO clip epsilon above 1 (DAPO clip-higher: 0.28)", ge=0.0,
+                                verl_key="clip_ratio_high"),
+    "clip_ratio_c": KnobSpec(3.0, "dual-clip bound c for negative advantages (> 1); None = off", gt=1.0,
+                             verl_key="clip_ratio_c"),
+})
 def vanilla_policy_loss(
     *,
     old_log_prob: torch.Tensor,
@@ -157,13 +227,11 @@ def policy_loss(
     advantages: torch.Tensor,
     response_mask: torch.Tensor,
     loss_agg_mode: str,
-    clip_ratio_low: float = 0.2,
-    clip_ratio_high: float = 0.2,
-    clip_ratio_c: Optional[float] = 3.0,
     loss_scale_factor: Optional[float] = None,
     batch_num_tokens: Optional[float] = None,
     global_batch_size: Optional[float] = None,
     dp_size: int = 1,
+    **knobs: Any,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Compute a registered policy loss; the trainer's single entry point.
 
@@ -174,29 +242,34 @@ def policy_loss(
         advantages: (bs, T) from :func:`~rlvr_bench.algorithms.advantages.compute_advantages`.
         response_mask: (bs, T).
         loss_agg_mode: see :data:`~rlvr_bench.algorithms.aggregation.LOSS_AGG_MODES`.
-        clip_ratio_low: eps_low (verl default 0.2).
-        clip_ratio_high: eps_high (verl default 0.2; DAPO's clip-higher 0.28).
-        clip_ratio_c: dual-clip bound c > 1 (verl default 3.0); ``None`` disables dual-clip.
         loss_scale_factor, batch_num_tokens, global_batch_size, dp_size: forwarded to ``agg_loss`` (the
             same keys as verl's ``global_batch_info``).
+        **knobs: the loss's declared knobs; a knob left out takes its :class:`KnobSpec` default. "vanilla":
+            ``clip_ratio_low`` eps_low (verl default 0.2), ``clip_ratio_high`` eps_high (0.2; DAPO's
+            clip-higher 0.28), ``clip_ratio_c`` dual-clip bound c > 1 (3.0; ``None`` disables dual-clip).
 
     Returns:
         ``(loss, metrics)``: 0-dim tensor and a dict of floats (``pg_clipfrac``, ``pg_clipfrac_lower``,
         ``ppo_kl`` for "vanilla").
 
     Raises:
-        ValueError: unknown loss name (the message lists the valid ones), shape mismatch, bad clip bound.
+        ValueError: unknown loss name or knob (the message lists the valid ones), shape mismatch, bad clip
+            bound.
     """
-    fn = get_policy_loss(name)
+    spec = policy_loss_spec(name)
+    unknown = sorted(set(knobs) - set(spec.knobs))
+    if unknown:
+        raise ValueError(f"policy loss {name!r} has no knob {', '.join(unknown)}; its knobs: "
+                         f"{', '.join(spec.knobs) or 'none'}")
     shapes = {tuple(t.shape) for t in (old_log_prob, log_prob, advantages, response_mask)}
     if len(shapes) != 1 or log_prob.dim() != 2:
         raise ValueError(
             "old_log_prob, log_prob, advantages and response_mask must all be (bs, response_length); got "
             f"{[tuple(t.shape) for t in (old_log_prob, log_prob, advantages, response_mask)]}"
         )
-    return fn(
+    values = {k: knobs.get(k, knob.default) for k, knob in spec.knobs.items()}
+    return spec.fn(
         old_log_prob=old_log_prob, log_prob=log_prob, advantages=advantages, response_mask=response_mask,
-        loss_agg_mode=loss_agg_mode, clip_ratio_low=clip_ratio_low, clip_ratio_high=clip_ratio_high,
-        clip_ratio_c=clip_ratio_c, loss_scale_factor=loss_scale_factor, batch_num_tokens=batch_num_tokens,
-        global_batch_size=global_batch_size, dp_size=dp_size,
+        loss_agg_mode=loss_agg_mode, loss_scale_factor=loss_scale_factor, batch_num_tokens=batch_num_tokens,
+        global_batch_size=global_batch_size, dp_size=dp_size, **values,
     )

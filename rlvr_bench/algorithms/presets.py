@@ -1,6 +1,7 @@
 """Named algorithm presets as plain data: each RL method is a configuration, not a class.
 
-Every preset has exactly the keys of :data:`PRESET_KEYS`. Values follow each paper and verl's recipe /
+A preset is an :class:`AlgorithmSpec` (frozen): every one is :data:`BASE` with the fields its paper
+changes (``dataclasses.replace``), and :data:`PRESETS` is the only list of preset names. Values follow each paper and verl's recipe /
 example scripts (verl defaults where a paper is silent); :data:`PRESET_REFERENCES` cites the source of
 each and ``docs/algorithms.md`` explains every choice. Conventions:
 
@@ -10,7 +11,9 @@ each and ``docs/algorithms.md`` explains every choice. Conventions:
 - ``kl_loss_type`` is the estimator of the KL *loss* (canonical names k1/k2/k3); the in-reward KL
   (``use_kl_in_reward``) always uses k1 from the rollout policy, verl's ``algorithm.kl_penalty`` default.
 - ``clip_ratio_c`` is verl's dual-clip bound, on by default in verl (3.0); None would switch it off.
-- ``needs_*`` follow from the rest: critic iff gae, reference iff any KL, greedy baseline iff remax.
+- ``needs_*`` are properties derived from the rest: critic iff the estimator needs values (gae),
+  reference iff any KL switch is on (or the estimator needs one), greedy baseline iff the estimator
+  reads it (remax); see :class:`~rlvr_bench.algorithms.advantages.AdvantageEstimatorSpec`.
 
 Note: the shared setup of arXiv 2504.13837 trains every algorithm *without* KL; a study reproducing it
 overrides ``use_kl_loss`` / ``use_kl_in_reward`` to False (and then needs no reference model).
@@ -18,18 +21,88 @@ overrides ``use_kl_loss`` / ``use_kl_in_reward`` to False (and then needs no ref
 
 from __future__ import annotations
 
-import copy
-from typing import Any
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .advantages import advantage_estimator_spec
+from .policy_loss import policy_loss_spec
 
 __all__ = [
+    "ALGORITHM_KEYS",
+    "BASE",
     "PRESETS",
     "PRESET_KEYS",
     "PRESET_REFERENCES",
+    "AlgorithmSpec",
     "preset",
     "preset_names",
     "presets_common_markdown",
     "presets_table_markdown",
 ]
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """Every setting of an RL algorithm; a preset, or (after :func:`~.resolve.resolve_algorithm`) what runs.
+
+    Fields left at None (``overlong_buffer_len``, ``critic_lr``, ``loss_scale_factor``) are filled at
+    resolution from the recipe (max_new_tokens // 4, the learning rate, max_new_tokens for
+    seq-mean-token-sum-norm). The ``needs_*`` properties are derived, never stored.
+    """
+
+    preset: str
+    adv_estimator: str = "grpo"
+    norm_adv_by_std: bool = True
+    loss_agg_mode: str = "token-mean"
+    clip_ratio_low: float = 0.2
+    clip_ratio_high: float = 0.2
+    clip_ratio_c: Optional[float] = 3.0
+    use_kl_loss: bool = False
+    kl_loss_coef: float = 0.0
+    kl_loss_type: str = "k3"
+    use_kl_in_reward: bool = False
+    kl_coef: float = 0.0
+    dynamic_sampling: bool = False
+    overlong_penalty: bool = False
+    ppo_epochs: int = 1
+    mini_batches: int = 4
+    gamma: float = 1.0
+    lam: float = 1.0
+    kl_penalty_type: str = "k1"
+    max_resample_rounds: int = 3
+    overlong_buffer_len: Optional[int] = None
+    critic_lr: Optional[float] = None
+    cliprange_value: float = 0.5
+    entropy_coeff: float = 0.0
+    loss_scale_factor: Optional[float] = None
+    policy_loss: str = "vanilla"
+
+    @property
+    def needs_critic(self) -> bool:
+        """A critic is trained iff the estimator reads values (gae)."""
+        return advantage_estimator_spec(self.adv_estimator).needs_values
+
+    @property
+    def needs_reference(self) -> bool:
+        """A reference model is needed iff a KL term is on (or the estimator itself needs one)."""
+        return bool(self.use_kl_loss or self.use_kl_in_reward
+                    or advantage_estimator_spec(self.adv_estimator).needs_reference)
+
+    @property
+    def needs_greedy_baseline(self) -> bool:
+        """One greedy response per prompt is generated iff the estimator reads it (remax)."""
+        return advantage_estimator_spec(self.adv_estimator).needs_greedy_baseline
+
+    def policy_loss_knobs(self) -> dict[str, Any]:
+        """The policy loss's knobs with this algorithm's values (a knob with no field: its default)."""
+        spec = policy_loss_spec(self.policy_loss)
+        return {name: getattr(self, name, knob.default) for name, knob in spec.knobs.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting as a flat dict (:data:`ALGORITHM_KEYS` order, ``needs_*`` included)."""
+        return {key: getattr(self, key) for key in ALGORITHM_KEYS}
+
 
 PRESET_KEYS: tuple[str, ...] = (
     "adv_estimator", "norm_adv_by_std", "loss_agg_mode", "clip_ratio_low", "clip_ratio_high",
@@ -37,91 +110,54 @@ PRESET_KEYS: tuple[str, ...] = (
     "dynamic_sampling", "overlong_penalty", "ppo_epochs", "mini_batches", "gamma", "lam",
     "needs_critic", "needs_reference", "needs_greedy_baseline",
 )
-"""The keys of every preset, in display order."""
+"""The settings shown in the presets table of ``docs/algorithms.md``, in display order."""
 
-PRESETS: dict[str, dict[str, Any]] = {
+ALGORITHM_KEYS: tuple[str, ...] = PRESET_KEYS + (
+    "kl_penalty_type", "max_resample_rounds", "overlong_buffer_len", "critic_lr", "cliprange_value",
+    "entropy_coeff", "loss_scale_factor", "policy_loss", "preset",
+)
+"""The keys of :meth:`AlgorithmSpec.as_dict` (``algorithm.json``, ``rlvr_state.json``), in order."""
+
+BASE = AlgorithmSpec(preset="base")
+"""The shared settings (verl defaults): GRPO advantages, token-mean, clip 0.2/0.2, dual-clip 3, no KL,
+one epoch of 4 mini-batches, gamma = lam = 1. Every preset is ``dataclasses.replace(BASE, ...)``."""
+
+
+def _registry(*specs: AlgorithmSpec) -> dict[str, AlgorithmSpec]:
+    return {spec.preset: spec for spec in specs}
+
+
+PRESETS: dict[str, AlgorithmSpec] = _registry(
     # GRPO, DeepSeekMath arXiv 2402.03300: per-sequence token mean, k3 KL loss. The paper's beta is 0.04;
     # 0.001 is verl's GRPO example/default. Mini-batches: verl example (1024 prompts / 256).
-    "grpo": {
-        "adv_estimator": "grpo", "norm_adv_by_std": True, "loss_agg_mode": "seq-mean-token-mean",
-        "clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0,
-        "use_kl_loss": True, "kl_loss_coef": 0.001, "kl_loss_type": "k3",
-        "use_kl_in_reward": False, "kl_coef": 0.0, "dynamic_sampling": False, "overlong_penalty": False,
-        "ppo_epochs": 1, "mini_batches": 4, "gamma": 1.0, "lam": 1.0,
-        "needs_critic": False, "needs_reference": True, "needs_greedy_baseline": False,
-    },
+    dataclasses.replace(BASE, preset="grpo", loss_agg_mode="seq-mean-token-mean", use_kl_loss=True,
+                        kl_loss_coef=0.001),
     # Dr. GRPO, arXiv 2503.20783: no std normalisation, token sum / constant, no KL; otherwise GRPO's
     # settings (verl docs/algo/grpo.md "DrGRPO").
-    "dr_grpo": {
-        "adv_estimator": "grpo", "norm_adv_by_std": False, "loss_agg_mode": "seq-mean-token-sum-norm",
-        "clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0,
-        "use_kl_loss": False, "kl_loss_coef": 0.0, "kl_loss_type": "k3",
-        "use_kl_in_reward": False, "kl_coef": 0.0, "dynamic_sampling": False, "overlong_penalty": False,
-        "ppo_epochs": 1, "mini_batches": 4, "gamma": 1.0, "lam": 1.0,
-        "needs_critic": False, "needs_reference": False, "needs_greedy_baseline": False,
-    },
+    dataclasses.replace(BASE, preset="dr_grpo", norm_adv_by_std=False, loss_agg_mode="seq-mean-token-sum-norm"),
     # DAPO, arXiv 2503.14476: clip-higher 0.28, token-mean, no KL, dynamic sampling, overlong shaping;
     # 16 gradient updates per rollout step (paper); dual-clip c = 10 (verl DAPO recipe scripts).
-    "dapo": {
-        "adv_estimator": "grpo", "norm_adv_by_std": True, "loss_agg_mode": "token-mean",
-        "clip_ratio_low": 0.2, "clip_ratio_high": 0.28, "clip_ratio_c": 10.0,
-        "use_kl_loss": False, "kl_loss_coef": 0.0, "kl_loss_type": "k3",
-        "use_kl_in_reward": False, "kl_coef": 0.0, "dynamic_sampling": True, "overlong_penalty": True,
-        "ppo_epochs": 1, "mini_batches": 16, "gamma": 1.0, "lam": 1.0,
-        "needs_critic": False, "needs_reference": False, "needs_greedy_baseline": False,
-    },
+    dataclasses.replace(BASE, preset="dapo", clip_ratio_high=0.28, clip_ratio_c=10.0, dynamic_sampling=True,
+                        overlong_penalty=True, mini_batches=16),
     # RLOO, arXiv 2402.14740: leave-one-out baseline, KL in the reward (k1, 0.001: verl rloo example).
-    "rloo": {
-        "adv_estimator": "rloo", "norm_adv_by_std": True, "loss_agg_mode": "token-mean",
-        "clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0,
-        "use_kl_loss": False, "kl_loss_coef": 0.0, "kl_loss_type": "k3",
-        "use_kl_in_reward": True, "kl_coef": 0.001, "dynamic_sampling": False, "overlong_penalty": False,
-        "ppo_epochs": 1, "mini_batches": 4, "gamma": 1.0, "lam": 1.0,
-        "needs_critic": False, "needs_reference": True, "needs_greedy_baseline": False,
-    },
+    dataclasses.replace(BASE, preset="rloo", adv_estimator="rloo", use_kl_in_reward=True, kl_coef=0.001),
     # REINFORCE++, arXiv 2501.03262: per-token KL in the reward, batch-whitened returns;
     # one update per batch and kl_coef 0.001 (verl reinforce_plus_plus example).
-    "reinforce_pp": {
-        "adv_estimator": "reinforce_pp", "norm_adv_by_std": True, "loss_agg_mode": "token-mean",
-        "clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0,
-        "use_kl_loss": False, "kl_loss_coef": 0.0, "kl_loss_type": "k3",
-        "use_kl_in_reward": True, "kl_coef": 0.001, "dynamic_sampling": False, "overlong_penalty": False,
-        "ppo_epochs": 1, "mini_batches": 1, "gamma": 1.0, "lam": 1.0,
-        "needs_critic": False, "needs_reference": True, "needs_greedy_baseline": False,
-    },
+    dataclasses.replace(BASE, preset="reinforce_pp", adv_estimator="reinforce_pp", use_kl_in_reward=True,
+                        kl_coef=0.001, mini_batches=1),
     # REINFORCE++-baseline, arXiv 2501.03262: group-mean baseline then batch whitening; same settings
     # as REINFORCE++ (verl reinforce_plus_plus_baseline example).
-    "reinforce_pp_baseline": {
-        "adv_estimator": "reinforce_pp_baseline", "norm_adv_by_std": True, "loss_agg_mode": "token-mean",
-        "clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0,
-        "use_kl_loss": False, "kl_loss_coef": 0.0, "kl_loss_type": "k3",
-        "use_kl_in_reward": True, "kl_coef": 0.001, "dynamic_sampling": False, "overlong_penalty": False,
-        "ppo_epochs": 1, "mini_batches": 1, "gamma": 1.0, "lam": 1.0,
-        "needs_critic": False, "needs_reference": True, "needs_greedy_baseline": False,
-    },
+    dataclasses.replace(BASE, preset="reinforce_pp_baseline", adv_estimator="reinforce_pp_baseline",
+                        use_kl_in_reward=True, kl_coef=0.001, mini_batches=1),
     # ReMax, arXiv 2310.10505: greedy-rollout baseline, KL in the reward (k1, 0.001) and 512/128
     # mini-batching (verl remax example).
-    "remax": {
-        "adv_estimator": "remax", "norm_adv_by_std": True, "loss_agg_mode": "token-mean",
-        "clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0,
-        "use_kl_loss": False, "kl_loss_coef": 0.0, "kl_loss_type": "k3",
-        "use_kl_in_reward": True, "kl_coef": 0.001, "dynamic_sampling": False, "overlong_penalty": False,
-        "ppo_epochs": 1, "mini_batches": 4, "gamma": 1.0, "lam": 1.0,
-        "needs_critic": False, "needs_reference": True, "needs_greedy_baseline": True,
-    },
+    dataclasses.replace(BASE, preset="remax", adv_estimator="remax", use_kl_in_reward=True, kl_coef=0.001),
     # PPO, arXiv 1707.06347 with GAE (arXiv 1506.02438): gamma = lam = 1 (arXiv 2504.13837 and verl
     # defaults), critic, no KL (verl ppo example); several epochs per batch as in the PPO paper
     # (K = 3..15) and TRL's default of 4.
-    "ppo": {
-        "adv_estimator": "gae", "norm_adv_by_std": True, "loss_agg_mode": "token-mean",
-        "clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0,
-        "use_kl_loss": False, "kl_loss_coef": 0.0, "kl_loss_type": "k3",
-        "use_kl_in_reward": False, "kl_coef": 0.0, "dynamic_sampling": False, "overlong_penalty": False,
-        "ppo_epochs": 4, "mini_batches": 4, "gamma": 1.0, "lam": 1.0,
-        "needs_critic": True, "needs_reference": False, "needs_greedy_baseline": False,
-    },
-}
-"""Preset name -> settings (exactly :data:`PRESET_KEYS`). Read through :func:`preset` to get a copy."""
+    dataclasses.replace(BASE, preset="ppo", adv_estimator="gae", ppo_epochs=4),
+)
+"""Preset name -> :class:`AlgorithmSpec`: the only list of presets. Add one here (and its reference)."""
 
 PRESET_REFERENCES: dict[str, str] = {
     "grpo": "arXiv 2402.03300 (DeepSeekMath, GRPO)",
@@ -141,15 +177,15 @@ def preset_names() -> list[str]:
     return list(PRESETS)
 
 
-def preset(name: str) -> dict[str, Any]:
-    """A fresh copy of preset ``name``'s settings (safe to modify).
+def preset(name: str) -> AlgorithmSpec:
+    """Preset ``name`` (frozen; derive a variant with ``dataclasses.replace``).
 
     Raises:
         ValueError: unknown name (the message lists the valid ones).
     """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; valid: {', '.join(preset_names())}")
-    return copy.deepcopy(PRESETS[name])
+    return PRESETS[name]
 
 
 def _cell(value: Any) -> str:
@@ -170,17 +206,19 @@ def presets_table_markdown(differing_only: bool = True) -> str:
         The table as a string ending with a newline (the exact text kept in ``docs/algorithms.md``).
     """
     names = preset_names()
+    rows = {n: PRESETS[n].as_dict() for n in names}
     keys = [k for k in PRESET_KEYS
-            if not differing_only or len({repr(PRESETS[n][k]) for n in names}) > 1]
+            if not differing_only or len({repr(rows[n][k]) for n in names}) > 1]
     lines = ["| setting | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key in keys:
-        lines.append(f"| `{key}` | " + " | ".join(_cell(PRESETS[n][key]) for n in names) + " |")
+        lines.append(f"| `{key}` | " + " | ".join(_cell(rows[n][key]) for n in names) + " |")
     return "\n".join(lines) + "\n"
 
 
 def presets_common_markdown() -> str:
     """One markdown line listing the settings that are identical in every preset, with their value."""
     names = preset_names()
-    common = [k for k in PRESET_KEYS if len({repr(PRESETS[n][k]) for n in names}) == 1]
-    items = ", ".join(f"`{k}` = {_cell(PRESETS[names[0]][k])}" for k in common)
+    rows = {n: PRESETS[n].as_dict() for n in names}
+    common = [k for k in PRESET_KEYS if len({repr(rows[n][k]) for n in names}) == 1]
+    items = ", ".join(f"`{k}` = {_cell(rows[names[0]][k])}" for k in common)
     return f"Identical in every preset: {items}.\n"

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rlvr_bench.errors import UserError
+from rlvr_bench.methods import KINDS, get_method
 from rlvr_bench.utils.rundir import RunDir, read_jsonl
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
 
 BASE_LABEL = "base"
 TEACHER_LABEL = "teacher"
-RL_PRESETS = ("grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "remax", "ppo")
 _SEED_SUFFIX = re.compile(r"-s(\d+)$")
 
 
@@ -159,27 +159,38 @@ def run_label(path: str | Path) -> str:
     return _SEED_SUFFIX.sub("", Path(path).resolve().name)
 
 
+def rl_preset_names() -> tuple[str, ...]:
+    """The RL preset names: ``rlvr_bench.algorithms.PRESETS``, the only list (imported on first use, so the
+    analysis modules load without torch until a run's kind must be guessed from its label)."""
+    from rlvr_bench.algorithms import preset_names
+
+    return tuple(preset_names())
+
+
+# label prefixes that name a kind, for run directories without a recorded method (checked in this order)
+_PREFIX_KINDS = ("rft", "sft", "distill")
+
+
 def method_kind(label: str, config: Mapping[str, Any] | None = None, *, has_algorithm: bool = False) -> str:
     """Classify a run as ``base``, ``teacher``, ``rl``, ``sft``, ``rft``, ``distill`` or ``other``.
 
-    The recorded ``config.yaml`` ``method`` decides (``rl``, ``sft``, ``rft``, ``distill_seq``,
-    ``distill_logit``, ``toy_base``, ``toy_teacher``); without it, an ``algorithm.json`` or a label naming an RL
-    preset means RL, and labels starting with ``sft``/``rft``/``distill`` mean what they say.
+    The recorded ``config.yaml`` ``method`` decides, through its kind in the method registry
+    (``rlvr_bench.methods``; an evaluation-only run is ``other``: its model was trained elsewhere). Without a
+    registered method (verl imports, runs evaluated with ``rlvr-bench eval``), an ``algorithm.json`` or a label
+    naming an RL preset means RL, and labels starting with ``sft``/``rft``/``distill`` mean what they say.
     """
-    method = str((config or {}).get("method") or "")
-    if label == BASE_LABEL or method == "toy_base":
+    entry = get_method(str((config or {}).get("method") or ""))
+    kind = entry.kind if entry is not None else None
+    if label == BASE_LABEL or kind == "base":
         return "base"
-    if label == TEACHER_LABEL or method == "toy_teacher":
+    if label == TEACHER_LABEL or kind == "teacher":
         return "teacher"
-    if method == "rl" or has_algorithm or label in RL_PRESETS:
+    if kind == "rl" or has_algorithm or label in rl_preset_names():
         return "rl"
-    if method == "rft" or label.startswith("rft"):
-        return "rft"
-    if method == "sft" or label.startswith("sft"):
-        return "sft"
-    if method.startswith("distill") or label.startswith("distill"):
-        return "distill"
-    return "other"
+    for guess in _PREFIX_KINDS:
+        if kind == guess or label.startswith(guess):
+            return guess
+    return kind if kind in KINDS and kind != "eval" else "other"
 
 
 def _read_json(path: Path) -> dict[str, Any]:

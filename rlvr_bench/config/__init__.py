@@ -13,7 +13,6 @@ from rlvr_bench.config.loader import (
     save_config,
 )
 from rlvr_bench.config.schema import (
-    ALGORITHM_PRESETS,
     METHODS,
     AlgorithmConfig,
     DataConfig,
@@ -31,7 +30,6 @@ from rlvr_bench.config.schema import (
 )
 
 __all__ = [
-    "ALGORITHM_PRESETS",
     "METHODS",
     "AlgorithmConfig",
     "ConfigError",

@@ -5,7 +5,9 @@ one generic validator (``rlvr_bench.config.loader``) checks every section, the C
 docs can be generated. Recognised metadata keys:
 
 ``help`` (required), ``choices`` (allowed values), ``gt``/``ge``/``lt``/``le`` (numeric bounds, applied to
-every element of a list), ``required`` (``None`` is not accepted: the recipe must set it).
+every element of a list), ``required`` (``None`` is not accepted: the recipe must set it), ``registry``
+(the allowed values are the names registered in that ``rlvr_bench.algorithms`` registry: ``presets``,
+``advantage_estimators``, ``policy_losses``; looked up at validation time, so the registry is the only list).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from rlvr_bench.config.schema import LoggingConfig, RecipeConfig, TrainerConfig
+from rlvr_bench.config.schema import AlgorithmConfig, LoggingConfig, RecipeConfig, TrainerConfig
 from rlvr_bench.errors import UserError
 
 __all__ = [
@@ -330,6 +330,8 @@ def _check_constraints(value: Any, meta: Mapping[str, Any], source: str, key: st
         return
     items = value if isinstance(value, list) else [value]
     choices = meta.get("choices")
+    if choices is None and "registry" in meta:
+        choices = _registry_names(meta["registry"])
     for item in items:
         if choices is not None and item not in choices:
             guess = difflib.get_close_matches(str(item), [str(c) for c in choices], n=1, cutoff=0.6)
@@ -350,8 +352,26 @@ def _cross_checks(obj: Any, source: str) -> None:
         _check_warmup(obj, source)
     if isinstance(obj, LoggingConfig):
         _check_trackers(obj, source)
+    if isinstance(obj, AlgorithmConfig):
+        _check_algorithm_knobs(obj, source)
     if isinstance(obj, RecipeConfig):
         _resolve_model_defaults(obj, source)
+
+
+def _registry_names(kind: str) -> list[str]:
+    """Names registered in ``rlvr_bench.algorithms`` (metadata ``registry=kind``); imported lazily, at
+    validation time, so importing ``rlvr_bench.config`` stays free of torch."""
+    from rlvr_bench.algorithms import registry_names
+
+    return registry_names(kind)
+
+
+def _check_algorithm_knobs(algo: AlgorithmConfig, source: str) -> None:
+    """Policy-loss knobs (clip ratios) against the bounds their loss declares (``KnobSpec``)."""
+    from rlvr_bench.algorithms import algorithm_problems
+
+    for key, value, problem in algorithm_problems(algo.preset, vars(algo)):
+        raise ConfigError(f"{source}: 'algorithm.{key}' = {_show(value)} {problem}")
 
 
 def _check_ks(obj: Any, source: str) -> None:
@@ -400,11 +420,10 @@ def _resolve_model_defaults(cfg: RecipeConfig, source: str) -> None:
     toy = is_toy_recipe(cfg)
     if cfg.data.template is None:
         if not toy:
-            from rlvr_bench.data.templates import template_names  # light; keeps config import-free
-
             raise ConfigError(
-                f"{source}: model '{cfg.model.name_or_path}' is not a toy model: set data.template (one of: "
-                f"{', '.join(template_names())}); the 'toy' template is for the offline toy world"
+                f"{source}: model '{cfg.model.name_or_path}' is not a toy model: set data.template (e.g. "
+                "qwen_boxed for a Qwen chat format; `rlvr-bench recipes` checks the name); the 'toy' template is "
+                "for the offline toy world"
             )
         cfg.data.template = "toy"
     if cfg.evaluation.benchmarks is None:

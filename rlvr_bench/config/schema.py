@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from rlvr_bench.config.fields import opt
 from rlvr_bench.config.toy import ToyConfig
+from rlvr_bench.methods import METHODS as _METHOD_NAMES
 
 __all__ = [
-    "ALGORITHM_PRESETS",
     "METHODS",
     "AlgorithmConfig",
     "DataConfig",
@@ -38,9 +38,7 @@ __all__ = [
     "TrainerConfig",
 ]
 
-METHODS = ("rl", "sft", "rft", "distill_seq", "distill_logit", "toy_base", "toy_teacher", "eval")
-ALGORITHM_PRESETS = ("grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "remax", "ppo")
-ADV_ESTIMATORS = ("grpo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "remax", "gae")
+METHODS = _METHOD_NAMES  # a live view of the method registry (rlvr_bench.methods)
 LOSS_AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm")
 KL_TYPES = ("k1", "k2", "k3")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -124,13 +122,18 @@ class RolloutConfig:
 class AlgorithmConfig:
     """The RL algorithm: a preset plus any field overridden. ``None`` = the preset's value."""
 
-    preset: str = opt("grpo", "named algorithm preset", choices=ALGORITHM_PRESETS)
-    adv_estimator: str | None = opt(None, "advantage estimator", choices=ADV_ESTIMATORS)
+    # Presets, estimators and policy losses are checked against their registries (rlvr_bench.algorithms) at
+    # load time, lazily: the registry is the only list of names. Policy-loss knobs (the clip ratios) are
+    # checked against the bounds the loss declares (KnobSpec).
+    preset: str = opt("grpo", "named algorithm preset", registry="presets")
+    adv_estimator: str | None = opt(None, "advantage estimator", registry="advantage_estimators")
+    policy_loss: str | None = opt(None, "policy loss in the registry; None = the preset's, vanilla",
+                                  registry="policy_losses")
     norm_adv_by_std: bool | None = opt(None, "divide group-centred rewards by the group std (GRPO); off for Dr. GRPO")
     loss_agg_mode: str | None = opt(None, "how token losses are aggregated", choices=LOSS_AGG_MODES)
-    clip_ratio_low: float | None = opt(None, "PPO clip epsilon below 1", ge=0.0, lt=1.0)
-    clip_ratio_high: float | None = opt(None, "PPO clip epsilon above 1 (DAPO clip-higher: 0.28)", ge=0.0)
-    clip_ratio_c: float | None = opt(None, "dual-clip bound c for negative advantages (> 1)", gt=1.0)
+    clip_ratio_low: float | None = opt(None, "PPO clip epsilon below 1 (policy-loss knob, in [0, 1))")
+    clip_ratio_high: float | None = opt(None, "PPO clip epsilon above 1 (policy-loss knob; DAPO clip-higher: 0.28)")
+    clip_ratio_c: float | None = opt(None, "dual-clip bound c for negative advantages (policy-loss knob, > 1)")
     use_kl_loss: bool | None = opt(None, "add a KL-to-reference term to the loss (GRPO)")
     kl_loss_coef: float | None = opt(None, "weight of the KL loss term", ge=0.0)
     kl_loss_type: str | None = opt(None, "KL estimator for the loss term", choices=KL_TYPES)

@@ -19,7 +19,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from rlvr_bench.methods import Method, get_method
 from rlvr_bench.study.recipe import StudyConfig, resolve_recipe_path
 from rlvr_bench.utils.dist import print0
 from rlvr_bench.utils.rundir import RunDir, write_json_atomic
@@ -46,8 +48,14 @@ class Job:
 
 
 def plan_jobs(cfg: StudyConfig, study_path: Path) -> tuple[list[Job], list[Job]]:
-    """(the job that runs alone first: base; the pool's jobs: teacher, then methods x seeds)."""
-    import yaml
+    """(the job that runs alone first: base; the pool's jobs: teacher, then methods x seeds).
+
+    Each recipe is loaded (``rlvr_bench.recipes.load_recipe``, with the study's overrides) and its method
+    looked up in the registry (``rlvr_bench.methods``): RL methods run with ``seeds``, the others with
+    ``seeds_other``; a method whose ``depends_on`` field (``model.teacher``) names the teacher recipe's
+    ``model.name_or_path`` starts after the teacher.
+    """
+    from rlvr_bench.recipes import load_recipe
 
     out = Path(cfg.output_dir)
     first = [Job("base", resolve_recipe_path(cfg.base, study_path), None, out / "base")]
@@ -55,24 +63,27 @@ def plan_jobs(cfg: StudyConfig, study_path: Path) -> tuple[list[Job], list[Job]]
     if cfg.teacher:
         teacher = Job("teacher", resolve_recipe_path(cfg.teacher, study_path), None, out / "teacher")
         methods.append(teacher)
-        teacher_model = ((yaml.safe_load(teacher.recipe.read_text()) or {}).get("model") or {}).get("name_or_path")
+        teacher_model = load_recipe(teacher.recipe, cfg.overrides).model.name_or_path
     for ref in cfg.methods:
         path = resolve_recipe_path(ref, study_path)
-        raw = yaml.safe_load(path.read_text()) or {}
-        is_rl = raw.get("method") == "rl"
-        after = "teacher" if teacher_model and _mentions(raw, str(teacher_model)) else None
+        recipe = load_recipe(path, cfg.overrides)
+        method = get_method(recipe.method)
+        is_rl = method is not None and method.is_rl
+        after = "teacher" if teacher_model and _depends_on(recipe, method, str(teacher_model)) else None
         for seed in cfg.seeds if is_rl else cfg.seeds_other:
             methods.append(Job(f"{path.stem}-s{seed}", path, seed, out / f"{path.stem}-s{seed}", is_rl, after))
     return first, methods
 
 
-def _mentions(raw: object, value: str) -> bool:
-    """Whether ``value`` is one of the recipe's (nested) values, e.g. ``model.teacher: toy:teacher``."""
-    if isinstance(raw, dict):
-        return any(_mentions(v, value) for v in raw.values())
-    if isinstance(raw, list):
-        return any(_mentions(v, value) for v in raw)
-    return raw == value
+def _depends_on(recipe: Any, method: Method | None, model: str) -> bool:
+    """Whether one of the method's ``depends_on`` fields (dotted, e.g. ``model.teacher``) equals ``model``."""
+    for dotted in method.depends_on if method is not None else ():
+        value: Any = recipe
+        for part in dotted.split("."):
+            value = getattr(value, part, None)
+        if value is not None and str(value) == model:
+            return True
+    return False
 
 
 def _fmt(seconds: float) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from rlvr_bench.algorithms import (
+    ResolvedAlgorithm,
     agg_loss,
     apply_kl_in_reward,
     compute_advantages,
@@ -35,10 +36,10 @@ from rlvr_bench.algorithms import (
     kl_penalty,
     masked_mean,
     policy_loss,
-    preset,
     scores_to_token_rewards,
     value_loss,
 )
+from rlvr_bench.algorithms import resolve_algorithm as resolve
 from rlvr_bench.config import RecipeConfig
 from rlvr_bench.errors import UserError
 from rlvr_bench.trainers.common import (
@@ -66,28 +67,14 @@ __all__ = ["RLTrainer", "resolve_algorithm", "run_rl"]
 
 log = get_logger(__name__)
 
-# Trainer-level defaults for algorithm fields that no preset sets.
-EXTRA_DEFAULTS = {"kl_penalty_type": "k1", "max_resample_rounds": 3, "overlong_buffer_len": None,
-                  "critic_lr": None, "cliprange_value": 0.5, "entropy_coeff": 0.0, "loss_scale_factor": None}
+def resolve_algorithm(cfg: RecipeConfig) -> ResolvedAlgorithm:
+    """The recipe's algorithm: its preset overridden by every non-None ``algorithm.*`` field (what runs).
 
-
-def resolve_algorithm(cfg: RecipeConfig) -> dict[str, Any]:
-    """The preset's values, overridden by every non-None recipe field (what actually runs)."""
-    algo = {**preset(cfg.algorithm.preset), **EXTRA_DEFAULTS}
-    for key, value in vars(cfg.algorithm).items():
-        if key != "preset" and value is not None:
-            algo[key] = value
-    algo["preset"] = cfg.algorithm.preset
-    algo["needs_reference"] = bool(algo["use_kl_loss"] or algo["use_kl_in_reward"])
-    algo["needs_critic"] = algo["adv_estimator"] == "gae"
-    algo["needs_greedy_baseline"] = algo["adv_estimator"] == "remax"
-    if algo["overlong_buffer_len"] is None:
-        algo["overlong_buffer_len"] = max(1, cfg.rollout.max_new_tokens // 4)
-    if algo["critic_lr"] is None:
-        algo["critic_lr"] = cfg.trainer.learning_rate
-    if algo["loss_scale_factor"] is None and algo["loss_agg_mode"] == "seq-mean-token-sum-norm":
-        algo["loss_scale_factor"] = float(cfg.rollout.max_new_tokens)
-    return algo
+    A thin wrapper of :func:`rlvr_bench.algorithms.resolve_algorithm` with the recipe's max_new_tokens and
+    learning rate; ``.as_dict()`` is what ``algorithm.json`` records.
+    """
+    return resolve(cfg.algorithm.preset, vars(cfg.algorithm), max_new_tokens=cfg.rollout.max_new_tokens,
+                   learning_rate=cfg.trainer.learning_rate)
 
 
 class RLTrainer:
@@ -165,14 +152,14 @@ class RLTrainer:
         elif self.resume_step:
             raise ValueError(f"{self.run.path} has checkpoints: pass no model to resume, or use a new output_dir")
         self.ref = None
-        if algo["needs_reference"]:
+        if algo.needs_reference:
             ref_src = model_path_for(cfg.model.reference or cfg.model.name_or_path, cfg)
             self.ref = load_reference(ref_src, dtype=cfg.model.dtype, device=str(self.accelerator.device))
-        steps = cfg.trainer.steps * algo["ppo_epochs"] * algo["mini_batches"]
+        steps = cfg.trainer.steps * algo.ppo_epochs * algo.mini_batches
         self.optimizer, self.scheduler = build_optimizer(model.parameters(), cfg, steps)
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, self.optimizer, self.scheduler)
         self.critic = self.critic_opt = None
-        if algo["needs_critic"]:
+        if algo.needs_critic:
             from rlvr_bench.models.value import ValueModel, load_critic
 
             crit_dir = self.run.checkpoint_dir(self.resume_step) / "critic"
@@ -180,7 +167,7 @@ class RLTrainer:
                       if self.resume_step else
                       load_critic(model_path_for(cfg.model.critic or cfg.model.name_or_path, cfg),
                                   device=str(self.accelerator.device)))
-            copt, _ = build_optimizer(critic.parameters(), cfg, steps, lr=algo["critic_lr"])
+            copt, _ = build_optimizer(critic.parameters(), cfg, steps, lr=algo.critic_lr)
             self.critic, self.critic_opt = self.accelerator.prepare(critic, copt)
         self.engine = build_engine(cfg.rollout.backend, self.accelerator.unwrap_model(self.model), self.tokenizer,
                                    batch_size=cfg.rollout.batch_size)
@@ -220,17 +207,17 @@ class RLTrainer:
                                                  max_new_tokens=r.max_new_tokens, stop=tuple(r.stop),
                                                  template=cfg.data.template))
         shaping = None
-        if algo["overlong_penalty"]:
+        if algo.overlong_penalty:
             from rlvr_bench.rewards import overlong_penalty
 
             def shaping(length: int, truncated: bool) -> float:
-                return overlong_penalty(length, r.max_new_tokens, algo["overlong_buffer_len"])
+                return overlong_penalty(length, r.max_new_tokens, algo.overlong_buffer_len)
         self.engine.model = self.accelerator.unwrap_model(self.model)
         return collect_rollouts(
             self.engine, self._next_prompts, num_prompts=cfg.trainer.prompts_per_step, n=r.n, decoding=decoding,
             scorer=self.scorer, seed=derive_seed(cfg.seed, self.step, self.rank), shaping=shaping,
-            dynamic_sampling=algo["dynamic_sampling"], max_rounds=algo["max_resample_rounds"],
-            greedy_baseline=algo["needs_greedy_baseline"],
+            dynamic_sampling=algo.dynamic_sampling, max_rounds=algo.max_resample_rounds,
+            greedy_baseline=algo.needs_greedy_baseline,
             render=lambda p: render_prompt(cfg.data.template, p, self.tokenizer))
 
     @torch.no_grad()
@@ -252,21 +239,21 @@ class RLTrainer:
         algo = self.algo
         t = batch.tensors(self.pad_id)
         mask = t["response_mask"].float()
-        reuse = algo["ppo_epochs"] > 1 or algo["mini_batches"] > 1
-        if reuse or algo["use_kl_in_reward"]:
+        reuse = algo.ppo_epochs > 1 or algo.mini_batches > 1
+        if reuse or algo.use_kl_in_reward:
             t["old_log_probs"] = self._forward_all(self.accelerator.unwrap_model(self.model), t)
         if self.ref is not None:
             t["ref_log_probs"] = self._forward_all(self.ref, t)
         rewards = scores_to_token_rewards(t["scores"], mask)
-        if algo["use_kl_in_reward"]:
-            kl = kl_penalty(t["old_log_probs"], t["ref_log_probs"], algo["kl_penalty_type"])
-            rewards = apply_kl_in_reward(rewards, kl, mask, algo["kl_coef"])
+        if algo.use_kl_in_reward:
+            kl = kl_penalty(t["old_log_probs"], t["ref_log_probs"], algo.kl_penalty_type)
+            rewards = apply_kl_in_reward(rewards, kl, mask, algo.kl_coef)
         if self.critic is not None:
             t["values"] = self._forward_all(self.accelerator.unwrap_model(self.critic), t, values=True)
         adv, ret = compute_advantages(
-            algo["adv_estimator"], token_level_rewards=rewards, response_mask=mask, group_index=t["group"],
-            values=t.get("values"), reward_baselines=t.get("baselines"), gamma=algo["gamma"], lam=algo["lam"],
-            norm_adv_by_std=algo["norm_adv_by_std"])
+            algo.adv_estimator, token_level_rewards=rewards, response_mask=mask, group_index=t["group"],
+            values=t.get("values"), reward_baselines=t.get("baselines"), gamma=algo.gamma, lam=algo.lam,
+            norm_adv_by_std=algo.norm_adv_by_std)
         t["advantages"], t["returns"] = adv, ret
         return t
 
@@ -274,12 +261,12 @@ class RLTrainer:
         """Step 4: ppo_epochs x mini_batches optimizer steps; returns averaged loss metrics."""
         algo = self.algo
         bsz = t["response_ids"].shape[0]
-        per_mb = math.ceil(bsz / algo["mini_batches"])
+        per_mb = math.ceil(bsz / algo.mini_batches)
         sums: dict[str, float] = {}
         count = 0
         g = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "shuffle", self.step, self.rank))
-        for _ in range(algo["ppo_epochs"]):
-            order = torch.randperm(bsz, generator=g) if algo["mini_batches"] > 1 else torch.arange(bsz)
+        for _ in range(algo.ppo_epochs):
+            order = torch.randperm(bsz, generator=g) if algo.mini_batches > 1 else torch.arange(bsz)
             for start in range(0, bsz, per_mb):
                 metrics = self._minibatch(t, order[start:start + per_mb])
                 for k, v in metrics.items():
@@ -299,7 +286,8 @@ class RLTrainer:
         mask_all = t["response_mask"][mb_idx].float()
         norm = {"batch_num_tokens": self._global(float(mask_all.sum())),
                 "global_batch_size": self._global(float((mask_all.sum(-1) > 0).sum())),
-                "dp_size": self.world, "loss_scale_factor": algo["loss_scale_factor"]}
+                "dp_size": self.world, "loss_scale_factor": algo.loss_scale_factor}
+        knobs = algo.policy_loss_knobs()
         self.optimizer.zero_grad(set_to_none=True)
         stats: dict[str, float] = {}
         micro = self.cfg.trainer.micro_batch_size
@@ -312,17 +300,16 @@ class RLTrainer:
             logp, ent = sequence_logprobs(model, t, idx, temperature=self.cfg.rollout.temperature, with_entropy=True)
             old = t["old_log_probs"][idx].to(acc.device) if "old_log_probs" in t else logp.detach()
             pg, pg_stats = policy_loss(
-                "vanilla", old_log_prob=old, log_prob=logp, advantages=t["advantages"][idx].to(acc.device),
-                response_mask=mask, loss_agg_mode=algo["loss_agg_mode"], clip_ratio_low=algo["clip_ratio_low"],
-                clip_ratio_high=algo["clip_ratio_high"], clip_ratio_c=algo["clip_ratio_c"], **norm)
+                algo.policy_loss, old_log_prob=old, log_prob=logp,
+                advantages=t["advantages"][idx].to(acc.device), response_mask=mask, loss_agg_mode=algo.loss_agg_mode, **norm, **knobs)
             loss = pg
-            if algo["use_kl_loss"]:
-                kl = kl_loss(logp, t["ref_log_probs"][idx].to(acc.device), mask, algo["kl_loss_type"],
-                             algo["loss_agg_mode"], **norm)
-                loss = loss + algo["kl_loss_coef"] * kl
+            if algo.use_kl_loss:
+                kl = kl_loss(logp, t["ref_log_probs"][idx].to(acc.device), mask, algo.kl_loss_type,
+                             algo.loss_agg_mode, **norm)
+                loss = loss + algo.kl_loss_coef * kl
                 stats["actor/kl_loss"] = stats.get("actor/kl_loss", 0.0) + float(kl.detach())
-            if algo["entropy_coeff"]:
-                loss = loss - algo["entropy_coeff"] * agg_loss(ent, mask, algo["loss_agg_mode"], **norm)
+            if algo.entropy_coeff:
+                loss = loss - algo.entropy_coeff * agg_loss(ent, mask, algo.loss_agg_mode, **norm)
             acc.backward(loss)
             self.meter.backward_tokens += int(t["prompt_mask"][idx].sum() + mask.sum())
             w = float(mask.sum()) / max(float(mask_all.sum()), 1.0)
@@ -346,7 +333,7 @@ class RLTrainer:
             mask = t["response_mask"][idx].float().to(acc.device)
             vpred = _response_values(self.critic, t, idx)
             loss, cf = value_loss(vpred, t["returns"][idx].to(acc.device), t["values"][idx].to(acc.device), mask,
-                                  self.algo["cliprange_value"], self.algo["loss_agg_mode"], **norm)
+                                  self.algo.cliprange_value, self.algo.loss_agg_mode, **norm)
             acc.backward(loss)
             total += float(loss.detach())
             clipfrac = max(clipfrac, float(cf))
@@ -383,7 +370,7 @@ class RLTrainer:
                             resolved=None)
             record_provenance(self.run, cfg, self.accelerator.unwrap_model(self.model), self.tokenizer,
                               self.stop_rule, [str(a) for a in self.dataset["answer"]], self.custom_reward)
-            write_json_atomic(self.run.path / "algorithm.json", self.algo)
+            write_json_atomic(self.run.path / "algorithm.json", self.algo.as_dict())
             if self.prompt_metrics:
                 self.run.log_metrics({"step": 0, **self.prompt_metrics})
         if self.trackers:
@@ -397,7 +384,7 @@ class RLTrainer:
         save_every = cfg.trainer.save_every or cfg.trainer.steps
         from tqdm.auto import tqdm
 
-        bar = tqdm(range(self.step + 1, cfg.trainer.steps + 1), desc=f"rl[{self.algo['preset']}]",
+        bar = tqdm(range(self.step + 1, cfg.trainer.steps + 1), desc=f"rl[{self.algo.preset}]",
                    disable=not (cfg.logging.progress and self.accelerator.is_main_process), leave=False)
         for step in bar:
             self.step = step
@@ -450,7 +437,7 @@ class RLTrainer:
             state["critic_optimizer"] = self.critic_opt.state_dict()
         torch.save(state, tmp / "trainer_state.pt")
         write_json_atomic(tmp / "rlvr_state.json", {"step": step, "data_pos": self.data_pos,
-                                                    "meter": self.meter.as_dict(), "algorithm": self.algo})
+                                                    "meter": self.meter.as_dict(), "algorithm": self.algo.as_dict()})
 
     def _load_state(self, step: int) -> None:
         d = self.run.checkpoint_dir(step)
@@ -532,8 +519,8 @@ def _available_trackers(names: list[str]) -> list[str]:
     return out
 
 
-def _flat_hparams(algo: dict[str, Any], cfg: RecipeConfig) -> dict[str, Any]:
-    flat = {f"algorithm/{k}": v for k, v in algo.items() if isinstance(v, (int, float, str, bool))}
+def _flat_hparams(algo: ResolvedAlgorithm, cfg: RecipeConfig) -> dict[str, Any]:
+    flat = {f"algorithm/{k}": v for k, v in algo.as_dict().items() if isinstance(v, (int, float, str, bool))}
     flat.update({"trainer/lr": cfg.trainer.learning_rate, "trainer/steps": cfg.trainer.steps,
                  "rollout/n": cfg.rollout.n, "rollout/temperature": cfg.rollout.temperature, "seed": cfg.seed})
     return flat

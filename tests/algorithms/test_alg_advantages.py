@@ -45,8 +45,8 @@ def test_unknown_estimator_lists_valid_ones():
 
 def test_duplicate_registration_rejected():
     with pytest.raises(ValueError, match="already registered"):
-        register_advantage_estimator("grpo")(lambda **kw: kw)
-    assert ADVANTAGE_ESTIMATORS["grpo"].__name__ == "grpo_advantage"
+        register_advantage_estimator("grpo", verl_name="grpo")(lambda **kw: kw)
+    assert ADVANTAGE_ESTIMATORS["grpo"].fn.__name__ == "grpo_advantage"
 
 
 def test_grpo_hand_values():

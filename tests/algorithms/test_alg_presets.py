@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -31,13 +32,14 @@ def test_names_and_keys():
     assert preset_names() == EXPECTED
     assert set(PRESET_REFERENCES) == set(EXPECTED)
     for name in EXPECTED:
-        assert tuple(PRESETS[name]) == PRESET_KEYS, name
+        assert PRESETS[name].preset == name
+        assert tuple(PRESETS[name].as_dict())[:len(PRESET_KEYS)] == PRESET_KEYS, name
         assert "arXiv" in PRESET_REFERENCES[name]
 
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_preset_values_are_valid_and_consistent(name):
-    p = preset(name)
+    p = preset(name).as_dict()
     assert p["adv_estimator"] in advantage_estimator_names()
     assert p["loss_agg_mode"] in LOSS_AGG_MODES
     assert p["kl_loss_type"] in KL_KINDS and canonical_kl_kind(p["kl_loss_type"]) == p["kl_loss_type"]
@@ -53,7 +55,7 @@ def test_preset_values_are_valid_and_consistent(name):
 
 
 def test_paper_settings():
-    dapo, dr, grpo, ppo = preset("dapo"), preset("dr_grpo"), preset("grpo"), preset("ppo")
+    dapo, dr, grpo, ppo = (preset(n).as_dict() for n in ("dapo", "dr_grpo", "grpo", "ppo"))
     assert (dapo["clip_ratio_low"], dapo["clip_ratio_high"], dapo["loss_agg_mode"]) == (0.2, 0.28, "token-mean")
     assert dapo["dynamic_sampling"] and dapo["overlong_penalty"] and not dapo["needs_reference"]
     assert not dr["norm_adv_by_std"] and dr["loss_agg_mode"] == "seq-mean-token-sum-norm"
@@ -62,10 +64,11 @@ def test_paper_settings():
     assert ppo["adv_estimator"] == "gae" and ppo["gamma"] == ppo["lam"] == 1.0 and ppo["ppo_epochs"] > 1
 
 
-def test_preset_returns_a_copy_and_rejects_unknown():
+def test_preset_is_frozen_and_rejects_unknown():
     p = preset("grpo")
-    p["clip_ratio_high"] = 99
-    assert PRESETS["grpo"]["clip_ratio_high"] == 0.2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.clip_ratio_high = 99  # type: ignore[misc]
+    assert PRESETS["grpo"].clip_ratio_high == 0.2
     with pytest.raises(ValueError, match="valid: grpo, dr_grpo"):
         preset("trpo")
 

@@ -145,7 +145,7 @@ def test_reward_reaches_verl_with_local_trainer_scores(exports, preset, tmp_path
     got = json.loads(run_verl_env(VERL_PYTHON, "reward", str(export_dir), str(tmp_path / "cases.json")))
     scorer = _make_train_scorer(cfg, None)  # the local trainer's scoring, then its shaping
     correct = scorer([t for t, *_ in local], [g for _, g, *_ in local], [tr for *_, tr, _ in local])
-    expected = [c + (overlong_penalty(n, max_len, algo["overlong_buffer_len"]) if algo["overlong_penalty"] else 0.0)
+    expected = [c + (overlong_penalty(n, max_len, algo.overlong_buffer_len) if algo.overlong_penalty else 0.0)
                 for c, (*_, n) in zip(correct, local)]
     assert got["manager"] == "RlvrBenchRewardManager"
     assert got["scores"] == pytest.approx(expected, abs=1e-9)
@@ -154,7 +154,7 @@ def test_reward_reaches_verl_with_local_trainer_scores(exports, preset, tmp_path
     untruncated = scorer([t for t, *_ in local], [g for _, g, *_ in local], [False] * len(local))
     assert any(tr and u == 1.0 for tr, u in zip(truncated, untruncated))  # the truncation rule mattered
     assert 0.0 in expected and 1.0 in correct
-    if algo["overlong_penalty"]:
+    if algo.overlong_penalty:
         assert any(e not in (0.0, 1.0) for e in expected)  # the overlong penalty mattered
 
 

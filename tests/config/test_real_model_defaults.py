@@ -52,7 +52,7 @@ def test_toy_recipes_resolve_to_the_toy_world(tmp_path, text):
 def test_real_model_without_template_is_one_line(tmp_path):
     path = write(tmp_path, REAL)
     msg = error_of(path)
-    assert msg.startswith(f"{path}: model 'Qwen/Qwen2.5-Math-1.5B' is not a toy model: set data.template (one of: ")
+    assert msg.startswith(f"{path}: model 'Qwen/Qwen2.5-Math-1.5B' is not a toy model: set data.template (e.g. ")
     assert "qwen_boxed" in msg and "toy" in msg
     assert msg.endswith("; the 'toy' template is for the offline toy world")
 
@@ -93,7 +93,7 @@ def test_config_from_dict_resolves_too():
 
 
 def test_every_shipped_recipe_still_validates():
-    from rlvr_bench.cli import recipes_dir
+    from rlvr_bench.recipes import recipes_dir
     from rlvr_bench.recipes import validate_all
 
     rows, errors = validate_all(recipes_dir())
@@ -105,7 +105,7 @@ def test_shipped_real_model_recipes_state_their_settings():
     """Every shipped recipe on a real model names its template and benchmarks (nothing falls back to toy)."""
     import yaml
 
-    from rlvr_bench.cli import recipes_dir
+    from rlvr_bench.recipes import recipes_dir
 
     for path in sorted(recipes_dir().rglob("*.yaml")):
         raw = yaml.safe_load(path.read_text())

@@ -45,8 +45,9 @@ def test_every_preset_runs_and_logs(tiny_model_dir, tmp_path, preset):
 def test_resolve_algorithm_applies_overrides(tiny_model_dir, tmp_path):
     cfg = tiny_rl_config(tiny_model_dir, tmp_path, "dapo", algorithm={"clip_ratio_high": 0.3})
     algo = resolve_algorithm(cfg)
-    assert algo["clip_ratio_high"] == 0.3 and algo["dynamic_sampling"] and algo["loss_agg_mode"] == "token-mean"
-    assert algo["overlong_buffer_len"] == 2  # max_new_tokens // 4
+    assert algo.clip_ratio_high == 0.3 and algo.dynamic_sampling and algo.loss_agg_mode == "token-mean"
+    assert algo.overlong_buffer_len == 2  # max_new_tokens // 4
+    assert algo.policy_loss == "vanilla" and algo.as_dict()["clip_ratio_high"] == 0.3
 
 
 def test_grpo_learns_a_simple_reward(tiny_model_dir, tmp_path):

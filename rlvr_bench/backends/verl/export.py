@@ -20,13 +20,16 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from rlvr_bench.backends.verl.errors import VerlBackendError
 from rlvr_bench.backends.verl.plan import ExportFacts, VerlPlan, build_plan
 from rlvr_bench.backends.verl.stop_loop import AGENT_LOOPS_FILE, agent_loops_yaml
+
+if TYPE_CHECKING:
+    from rlvr_bench.algorithms import ResolvedAlgorithm
 
 __all__ = ["EXPORT_MANIFEST", "VERL_VERSION", "ExportResult", "export_recipe", "resolved_recipe_dict"]
 
@@ -132,7 +135,7 @@ def _val_datasets(cfg: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _write_data_and_model(cfg: Any, algo: dict[str, Any], out: Path, experiment: str) -> ExportFacts:
+def _write_data_and_model(cfg: Any, algo: ResolvedAlgorithm, out: Path, experiment: str) -> ExportFacts:
     from rlvr_bench.backends.verl import data as D
     from rlvr_bench.backends.verl.overrides import EXPORT_DIR_TOKEN
     from rlvr_bench.data.templates import get_template
@@ -140,7 +143,7 @@ def _write_data_and_model(cfg: Any, algo: dict[str, Any], out: Path, experiment:
 
     model_path, model_note, local = _local_model(cfg.model.name_or_path, cfg, out, "model")
     critic_path = None
-    if algo["needs_critic"]:
+    if algo.needs_critic:
         critic_ref = cfg.model.critic or cfg.model.name_or_path
         critic_path = model_path if critic_ref == cfg.model.name_or_path else _local_model(critic_ref, cfg, out, "critic")[0]
     tokenizer = _tokenizer(local, cfg.model.name_or_path, cfg.model.trust_remote_code)
@@ -206,7 +209,7 @@ def _stop_rule(cfg: Any, tokenizer: Any, local: str | None) -> tuple[tuple[int, 
 # ---------------------------------------------------------------------------------------------- files
 
 
-def resolved_recipe_dict(cfg: Any, algorithm: dict[str, Any]) -> dict[str, Any]:
+def resolved_recipe_dict(cfg: Any, algorithm: ResolvedAlgorithm) -> dict[str, Any]:
     """The recipe as a dict with every algorithm field set to its effective value (re-runnable)."""
     import dataclasses
 
@@ -214,7 +217,8 @@ def resolved_recipe_dict(cfg: Any, algorithm: dict[str, Any]) -> dict[str, Any]:
 
     raw = config_to_dict(cfg)
     names = [f.name for f in dataclasses.fields(AlgorithmConfig)]
-    raw["algorithm"] = {k: cfg.algorithm.preset if k == "preset" else algorithm.get(k) for k in names}
+    values = algorithm.as_dict()
+    raw["algorithm"] = {k: cfg.algorithm.preset if k == "preset" else values.get(k) for k in names}
     return raw
 
 

@@ -48,16 +48,16 @@ def verl_python() -> str:
 
 def _summary(cfg: Any, plan: Any, facts: Any) -> list[str]:
     a, t, r = plan.algorithm, cfg.trainer, cfg.rollout
-    kl = ("KL loss " + f"{a['kl_loss_type']} x {a['kl_loss_coef']}" if a["use_kl_loss"] else
-          "KL in reward " + f"{a['kl_penalty_type']} x {a['kl_coef']}" if a["use_kl_in_reward"] else "no KL")
-    extras = [x for x, on in (("dynamic sampling", a["dynamic_sampling"]), ("overlong penalty", a["overlong_penalty"]),
-                              ("PPO critic", a["needs_critic"]), ("greedy baseline", a["needs_greedy_baseline"])) if on]
+    kl = ("KL loss " + f"{a.kl_loss_type} x {a.kl_loss_coef}" if a.use_kl_loss else
+          "KL in reward " + f"{a.kl_penalty_type} x {a.kl_coef}" if a.use_kl_in_reward else "no KL")
+    extras = [x for x, on in (("dynamic sampling", a.dynamic_sampling), ("overlong penalty", a.overlong_penalty),
+                              ("PPO critic", a.needs_critic), ("greedy baseline", a.needs_greedy_baseline)) if on]
     return [
         f"Trains {cfg.model.name_or_path} with preset {cfg.algorithm.preset} "
-        f"(advantage {a['adv_estimator']}, loss {a['loss_agg_mode']}, clip {a['clip_ratio_low']}/"
-        f"{a['clip_ratio_high']}, dual-clip {a['clip_ratio_c']}, {kl}{', ' + ', '.join(extras) if extras else ''}).",
+        f"(advantage {a.adv_estimator}, loss {a.loss_agg_mode}, clip {a.clip_ratio_low}/"
+        f"{a.clip_ratio_high}, dual-clip {a.clip_ratio_c}, {kl}{', ' + ', '.join(extras) if extras else ''}).",
         f"{t.steps} steps x {t.prompts_per_step} prompts x {r.n} responses (temperature {r.temperature}, top_p "
-        f"{r.top_p}, max {r.max_new_tokens} tokens); {a['ppo_epochs']} epoch(s) x {a['mini_batches']} mini-batch(es) "
+        f"{r.top_p}, max {r.max_new_tokens} tokens); {a.ppo_epochs} epoch(s) x {a.mini_batches} mini-batch(es) "
         f"per step; AdamW lr {t.learning_rate} ({t.lr_scheduler}); reward {cfg.reward.name}.",
         f"Data: {facts.num_train} prompts from {cfg.data.source} (template {cfg.data.template}) in data/; "
         f"validation on {', '.join(cfg.evaluation.benchmarks)}; checkpoints every "

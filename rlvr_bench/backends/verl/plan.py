@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.backends.verl.errors import UnsupportedRecipeError
+
+if TYPE_CHECKING:
+    from rlvr_bench.algorithms import ResolvedAlgorithm
 
 __all__ = ["OVERRIDE_GROUPS", "STATUSES", "ExportFacts", "Row", "VerlPlan", "build_plan", "covered_fields",
            "group_overrides", "override_group", "recipe_leaf_fields"]
@@ -100,7 +103,7 @@ class VerlPlan:
 
     overrides: dict[str, Any]
     rows: list[Row]
-    algorithm: dict[str, Any]
+    algorithm: ResolvedAlgorithm
     reward_settings: dict[str, Any]
     use_v1: bool
     notes: list[str] = field(default_factory=list)
@@ -133,7 +136,7 @@ def covered_fields(rows: list[Row]) -> set[str]:
     return covered
 
 
-def build_plan(cfg: Any, algorithm: dict[str, Any], facts: ExportFacts) -> VerlPlan:
+def build_plan(cfg: Any, algorithm: ResolvedAlgorithm, facts: ExportFacts) -> VerlPlan:
     """Translate a loaded RL recipe (and its resolved algorithm) into verl overrides and table rows.
 
     Args:
@@ -157,7 +160,7 @@ def build_plan(cfg: Any, algorithm: dict[str, Any], facts: ExportFacts) -> VerlP
         raise UnsupportedRecipeError(problems)
     overrides = group_overrides(_merge_overrides(rows))
     use_v1 = bool(overrides.get("trainer.use_v1", True))
-    return VerlPlan(overrides=overrides, rows=rows, algorithm=dict(algorithm),
+    return VerlPlan(overrides=overrides, rows=rows, algorithm=algorithm,
                     reward_settings=S.reward_settings(cfg, algorithm), use_v1=use_v1)
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.backends.verl.overrides import EXPORT_DIR_TOKEN
 from rlvr_bench.backends.verl.plan import WHOLE_SECTIONS, ExportFacts, Row
 from rlvr_bench.backends.verl.stop_loop import AGENT_LOOP_NAME, AGENT_LOOPS_FILE
+
+if TYPE_CHECKING:
+    from rlvr_bench.algorithms import ResolvedAlgorithm
 
 __all__ = ["SECTIONS", "VERL_KL_NAMES", "reward_settings"]
 
@@ -31,7 +34,7 @@ VERL_KL_NAMES = {"k1": "kl", "k2": "mse", "k3": "low_var_kl"}
 VERL_TRACKERS = {"tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
 REWARD_MANAGER = "RlvrBenchRewardManager"
 
-Section = Callable[[Any, dict[str, Any], ExportFacts, list[str]], list[Row]]
+Section = Callable[[Any, "ResolvedAlgorithm", ExportFacts, list[str]], list[Row]]
 
 
 def _bad(problems: list[str], name: str, value: Any, reason: str) -> None:
@@ -41,7 +44,7 @@ def _bad(problems: list[str], name: str, value: Any, reason: str) -> None:
 # ---------------------------------------------------------------------------------------------- top
 
 
-def top_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def top_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """method, description, seed, output_dir."""
     if cfg.method != "rl":
         _bad(problems, "method", cfg.method, "the verl backend trains RL recipes only (method: rl)")
@@ -72,7 +75,7 @@ def _precision(cfg: Any, problems: list[str]) -> tuple[str | None, str]:
     return "bfloat16", "bfloat16 compute"
 
 
-def model_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def model_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """model.* (policy, precision, reference, critic, LoRA)."""
     m = cfg.model
     precision, what = _precision(cfg, problems)
@@ -92,9 +95,9 @@ def model_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: lis
     ]
     if m.reference not in (None, m.name_or_path):
         _bad(problems, "model.reference", m.reference, "verl's reference model is always the initial policy")
-    rows.append(Row("model.reference", m.reference, {}, "exact" if algo["needs_reference"] else "unused",
+    rows.append(Row("model.reference", m.reference, {}, "exact" if algo.needs_reference else "unused",
                     "verl's reference = actor_rollout_ref.model.path, enabled when a KL term is on"))
-    if algo["needs_critic"]:
+    if algo.needs_critic:
         rows.append(Row("model.critic", m.critic, {f"{C}.model.path": facts.critic_path}, "exact",
                         "None = initialised from the policy weights"))
     else:
@@ -123,7 +126,7 @@ def _lora_rows(lora: Any, problems: list[str]) -> list[Row]:
 # --------------------------------------------------------------------------------------------- data
 
 
-def data_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def data_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """data.*: the rows are exported to parquet, so every selection field is applied exactly once, here."""
     d = cfg.data
     exported = "rows selected here (as load_train_prompts does) and written to data/train.parquet"
@@ -150,7 +153,7 @@ def data_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list
 # ------------------------------------------------------------------------------------------ rollout
 
 
-def rollout_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def rollout_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """rollout.*: sampling of the training responses (vLLM in verl)."""
     r = cfg.rollout
     top_k = r.top_k if r.top_k > 0 else -1
@@ -178,96 +181,100 @@ def rollout_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: l
 # ---------------------------------------------------------------------------------------- algorithm
 
 
-def _kl_rows(algo: dict[str, Any], problems: list[str]) -> list[Row]:
+def _kl_rows(algo: ResolvedAlgorithm, problems: list[str]) -> list[Row]:
     rows = []
-    loss_type = algo["kl_loss_type"]
+    loss_type = algo.kl_loss_type
     if loss_type not in VERL_KL_NAMES:
         _bad(problems, "algorithm.kl_loss_type", loss_type, f"verl names only {sorted(VERL_KL_NAMES)} here")
-    pen_type = algo["kl_penalty_type"]
+    pen_type = algo.kl_penalty_type
     if pen_type not in VERL_KL_NAMES:
         _bad(problems, "algorithm.kl_penalty_type", pen_type, f"verl names only {sorted(VERL_KL_NAMES)} here")
-    on_loss, on_rew = algo["use_kl_loss"], algo["use_kl_in_reward"]
+    on_loss, on_rew = algo.use_kl_loss, algo.use_kl_in_reward
     rows.append(Row("algorithm.use_kl_loss", on_loss, {f"{A}.use_kl_loss": on_loss}))
-    rows.append(Row("algorithm.kl_loss_coef", algo["kl_loss_coef"], {f"{A}.kl_loss_coef": float(algo["kl_loss_coef"])},
+    rows.append(Row("algorithm.kl_loss_coef", algo.kl_loss_coef, {f"{A}.kl_loss_coef": float(algo.kl_loss_coef)},
                     "exact" if on_loss else "unused"))
     rows.append(Row("algorithm.kl_loss_type", loss_type, {f"{A}.kl_loss_type": VERL_KL_NAMES.get(loss_type)},
                     "exact" if on_loss else "unused", "k1=kl, k2=mse, k3=low_var_kl"))
     rows.append(Row("algorithm.use_kl_in_reward", on_rew, {f"{ALG}.use_kl_in_reward": on_rew}, "exact",
                     "penalty from the rollout (old) log-probs, as locally"))
-    rows.append(Row("algorithm.kl_coef", algo["kl_coef"],
-                    {f"{ALG}.kl_ctrl.type": "fixed", f"{ALG}.kl_ctrl.kl_coef": float(algo["kl_coef"])},
+    rows.append(Row("algorithm.kl_coef", algo.kl_coef,
+                    {f"{ALG}.kl_ctrl.type": "fixed", f"{ALG}.kl_ctrl.kl_coef": float(algo.kl_coef)},
                     "exact" if on_rew else "unused", "fixed coefficient"))
     rows.append(Row("algorithm.kl_penalty_type", pen_type, {f"{ALG}.kl_penalty": VERL_KL_NAMES.get(pen_type)},
                     "exact" if on_rew else "unused"))
     return rows
 
 
-def _clip_rows(algo: dict[str, Any], problems: list[str]) -> list[Row]:
-    c = algo["clip_ratio_c"]
+def _clip_rows(algo: ResolvedAlgorithm, problems: list[str]) -> list[Row]:
+    c = algo.clip_ratio_c
     if c is None:
         _bad(problems, "algorithm.clip_ratio_c", c, "verl always applies dual-clip (needs a bound > 1)")
     return [
-        Row("algorithm.clip_ratio_low", algo["clip_ratio_low"],
-            {f"{A}.clip_ratio": float(algo["clip_ratio_low"]), f"{A}.clip_ratio_low": float(algo["clip_ratio_low"])}),
-        Row("algorithm.clip_ratio_high", algo["clip_ratio_high"], {f"{A}.clip_ratio_high": float(algo["clip_ratio_high"])}),
+        Row("algorithm.clip_ratio_low", algo.clip_ratio_low,
+            {f"{A}.clip_ratio": float(algo.clip_ratio_low), f"{A}.clip_ratio_low": float(algo.clip_ratio_low)}),
+        Row("algorithm.clip_ratio_high", algo.clip_ratio_high, {f"{A}.clip_ratio_high": float(algo.clip_ratio_high)}),
         Row("algorithm.clip_ratio_c", c, {f"{A}.clip_ratio_c": None if c is None else float(c)}, "exact",
             "dual-clip bound for negative advantages"),
-        Row("algorithm.entropy_coeff", algo["entropy_coeff"], {f"{A}.entropy_coeff": float(algo["entropy_coeff"])}),
+        Row("algorithm.entropy_coeff", algo.entropy_coeff, {f"{A}.entropy_coeff": float(algo.entropy_coeff)}),
     ]
 
 
-def _estimator_rows(cfg: Any, algo: dict[str, Any], problems: list[str]) -> list[Row]:
-    from rlvr_bench.algorithms import VERL_ADV_ESTIMATOR_NAMES
+def _estimator_rows(cfg: Any, algo: ResolvedAlgorithm, problems: list[str]) -> list[Row]:
+    from rlvr_bench.algorithms import advantage_estimator_spec
 
-    est = algo["adv_estimator"]
-    keys: dict[str, Any] = {f"{ALG}.adv_estimator": VERL_ADV_ESTIMATOR_NAMES[est]}
+    est = algo.adv_estimator
+    spec = advantage_estimator_spec(est)
+    keys: dict[str, Any] = {f"{ALG}.adv_estimator": spec.verl_name}
     note = "parity-tested against verl's core_algos on CPU"
     status = "exact"
-    if est == "remax":
+    if spec.verl_name is None:
+        _bad(problems, "algorithm.adv_estimator", est, f"no verl equivalent: {spec.verl_missing_reason}")
+        keys, note = {}, f"no verl equivalent: {spec.verl_missing_reason}"
+    if spec.needs_greedy_baseline:
         keys["trainer.use_v1"] = False
         note += "; ReMax's greedy baseline is generated only by verl's legacy trainer (trainer.use_v1=false)"
         status = "approx"
-    mode = algo["loss_agg_mode"]
+    mode = algo.loss_agg_mode
     agg_status, agg_note = "exact", "parity-tested"
     scale_keys: dict[str, Any] = {f"{A}.loss_scale_factor": None}
     if mode == "seq-mean-token-sum-norm":
         # verl 0.9.1 computes sum / N_seq / factor with N_seq = ppo_mini_batch_size x n (constant): dividing
         # the local constant by N_seq makes verl's loss the local trainer's sum / loss_scale_factor.
-        n_seq = max(1, cfg.trainer.prompts_per_step // algo["mini_batches"]) * cfg.rollout.n
+        n_seq = max(1, cfg.trainer.prompts_per_step // algo.mini_batches) * cfg.rollout.n
         agg_status = "derived"
         agg_note = ("verl 0.9.1 also divides this mode by the mini-batch's sequence count (ppo_mini_batch_size "
                     "x n); exporting loss_scale_factor / that count restores the local sum / loss_scale_factor "
                     "(parity-tested)")
-        scale_keys = {f"{A}.loss_scale_factor": float(algo["loss_scale_factor"]) / n_seq}
+        scale_keys = {f"{A}.loss_scale_factor": float(algo.loss_scale_factor) / n_seq}
     return [
         Row("algorithm.preset", cfg.algorithm.preset, {}, "derived", "every preset value is written out below"),
         Row("algorithm.adv_estimator", est, keys, status, note),
-        Row("algorithm.norm_adv_by_std", algo["norm_adv_by_std"],
-            {f"{ALG}.norm_adv_by_std_in_grpo": bool(algo["norm_adv_by_std"])}, "exact", "grpo only, as locally"),
+        Row("algorithm.norm_adv_by_std", algo.norm_adv_by_std,
+            {f"{ALG}.norm_adv_by_std_in_grpo": bool(algo.norm_adv_by_std)}, "exact", "grpo only, as locally"),
         Row("algorithm.loss_agg_mode", mode, {f"{A}.loss_agg_mode": mode}, "exact", "parity-tested"),
-        Row("algorithm.loss_scale_factor", algo["loss_scale_factor"], scale_keys,
+        Row("algorithm.loss_scale_factor", algo.loss_scale_factor, scale_keys,
             agg_status if mode == "seq-mean-token-sum-norm" else "unused",
             agg_note if mode == "seq-mean-token-sum-norm" else "Dr. GRPO's constant divisor"),
-        Row("algorithm.gamma", algo["gamma"], {f"{ALG}.gamma": float(algo["gamma"])}),
-        Row("algorithm.lam", algo["lam"], {f"{ALG}.lam": float(algo["lam"])}, "exact" if est == "gae" else "unused"),
+        Row("algorithm.gamma", algo.gamma, {f"{ALG}.gamma": float(algo.gamma)}),
+        Row("algorithm.lam", algo.lam, {f"{ALG}.lam": float(algo.lam)}, "exact" if est == "gae" else "unused"),
     ]
 
 
-def _batch_rows(cfg: Any, algo: dict[str, Any], problems: list[str]) -> list[Row]:
-    prompts, mini = cfg.trainer.prompts_per_step, algo["mini_batches"]
+def _batch_rows(cfg: Any, algo: ResolvedAlgorithm, problems: list[str]) -> list[Row]:
+    prompts, mini = cfg.trainer.prompts_per_step, algo.mini_batches
     if prompts % mini:
         _bad(problems, "algorithm.mini_batches", mini,
              f"verl needs trainer.prompts_per_step ({prompts}) divisible by the number of mini-batches")
     return [
-        Row("algorithm.ppo_epochs", algo["ppo_epochs"], {f"{A}.ppo_epochs": algo["ppo_epochs"]}, "exact",
+        Row("algorithm.ppo_epochs", algo.ppo_epochs, {f"{A}.ppo_epochs": algo.ppo_epochs}, "exact",
             "the critic follows the actor"),
         Row("algorithm.mini_batches", mini, {f"{A}.ppo_mini_batch_size": max(1, prompts // mini)}, "derived",
             "ppo_mini_batch_size = prompts_per_step / mini_batches (verl counts prompts; x rollout.n responses)"),
     ]
 
 
-def _dapo_rows(cfg: Any, algo: dict[str, Any]) -> list[Row]:
-    ds, rounds = algo["dynamic_sampling"], algo["max_resample_rounds"]
+def _dapo_rows(cfg: Any, algo: ResolvedAlgorithm) -> list[Row]:
+    ds, rounds = algo.dynamic_sampling, algo.max_resample_rounds
     filt = {f"{ALG}.filter_groups.enable": bool(ds)}
     if ds:
         filt[f"{ALG}.filter_groups.metric"] = "task_score"
@@ -280,7 +287,7 @@ def _dapo_rows(cfg: Any, algo: dict[str, Any]) -> list[Row]:
             "verl 0.9's v1 trainer ignores max_num_gen_batches and refills until the batch is full "
             "(the local engine stops after this many extra rounds)"),
     ]
-    op, buf = algo["overlong_penalty"], algo["overlong_buffer_len"]
+    op, buf = algo.overlong_penalty, algo.overlong_buffer_len
     rows.append(Row("algorithm.overlong_penalty", op, {}, "exact",
                     "applied by rlvr_bench's reward manager (reward_fn.py), same formula as verl's DAPO manager"
                     if op else "off"))
@@ -289,37 +296,47 @@ def _dapo_rows(cfg: Any, algo: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def _critic_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts) -> list[Row]:
-    if not algo["needs_critic"]:
-        return [Row("algorithm.critic_lr", algo["critic_lr"], {f"{C}.enable": False}, "unused", "no critic"),
-                Row("algorithm.cliprange_value", algo["cliprange_value"], {}, "unused", "no critic")]
+def _critic_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts) -> list[Row]:
+    if not algo.needs_critic:
+        return [Row("algorithm.critic_lr", algo.critic_lr, {f"{C}.enable": False}, "unused", "no critic"),
+                Row("algorithm.cliprange_value", algo.cliprange_value, {}, "unused", "no critic")]
     t = cfg.trainer
-    keys = {f"{C}.enable": True, f"{C}.optim.lr": float(algo["critic_lr"]), **_optim_keys(C, cfg, algo),
+    keys = {f"{C}.enable": True, f"{C}.optim.lr": float(algo.critic_lr), **_optim_keys(C, cfg, algo),
             f"{C}.ppo_micro_batch_size_per_gpu": t.micro_batch_size,
             f"{C}.model.enable_gradient_checkpointing": cfg.model.gradient_checkpointing,
             f"{C}.model.trust_remote_code": cfg.model.trust_remote_code}
-    return [Row("algorithm.critic_lr", algo["critic_lr"], keys, "exact",
+    return [Row("algorithm.critic_lr", algo.critic_lr, keys, "exact",
                 "critic optimiser otherwise as the actor's (AdamW, betas, weight decay, clipping)"),
-            Row("algorithm.cliprange_value", algo["cliprange_value"], {f"{C}.cliprange_value": float(algo["cliprange_value"])})]
+            Row("algorithm.cliprange_value", algo.cliprange_value, {f"{C}.cliprange_value": float(algo.cliprange_value)})]
 
 
-def algorithm_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def algorithm_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """algorithm.*: every value after the preset is applied (what the local trainer would run)."""
     rows = _estimator_rows(cfg, algo, problems) + _clip_rows(algo, problems) + _kl_rows(algo, problems)
     rows += _batch_rows(cfg, algo, problems) + _dapo_rows(cfg, algo) + _critic_rows(cfg, algo, facts)
-    rows.append(Row("(policy loss)", "vanilla", {f"{A}.policy_loss.loss_mode": "vanilla"}, "exact",
-                    "clipped surrogate with dual-clip (the only policy loss the presets use)"))
+    rows.append(_policy_loss_row(algo, problems))
     return rows
+
+
+def _policy_loss_row(algo: ResolvedAlgorithm, problems: list[str]) -> Row:
+    from rlvr_bench.algorithms import policy_loss_spec
+
+    spec = policy_loss_spec(algo.policy_loss)
+    if spec.verl_name is None:
+        _bad(problems, "algorithm.policy_loss", algo.policy_loss, "no verl equivalent")
+        return Row("algorithm.policy_loss", algo.policy_loss, {}, "exact", "no verl equivalent")
+    return Row("algorithm.policy_loss", algo.policy_loss, {f"{A}.policy_loss.loss_mode": spec.verl_name}, "exact",
+               "clipped surrogate with dual-clip (the policy loss every preset uses)")
 
 
 # ------------------------------------------------------------------------------------------ trainer
 
 
-def _updates_per_step(algo: dict[str, Any]) -> int:
-    return int(algo["ppo_epochs"]) * int(algo["mini_batches"])
+def _updates_per_step(algo: ResolvedAlgorithm) -> int:
+    return int(algo.ppo_epochs) * int(algo.mini_batches)
 
 
-def _optim_keys(prefix: str, cfg: Any, algo: dict[str, Any]) -> dict[str, Any]:
+def _optim_keys(prefix: str, cfg: Any, algo: ResolvedAlgorithm) -> dict[str, Any]:
     t = cfg.trainer
     warmup = 0 if t.warmup_steps == 0 else max(1, round(t.warmup_steps / _updates_per_step(algo)))
     return {f"{prefix}.optim.weight_decay": float(t.weight_decay),
@@ -329,7 +346,7 @@ def _optim_keys(prefix: str, cfg: Any, algo: dict[str, Any]) -> dict[str, Any]:
             f"{prefix}.optim.min_lr_ratio": 0.0}
 
 
-def trainer_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def trainer_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """trainer.*: budget, batch sizes, optimiser, checkpoints."""
     t = cfg.trainer
     if t.lr_scheduler not in ("constant", "cosine"):
@@ -378,14 +395,14 @@ def trainer_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: l
 # ------------------------------------------------------------------------------------ reward / eval
 
 
-def reward_settings(cfg: Any, algo: dict[str, Any]) -> dict[str, Any]:
+def reward_settings(cfg: Any, algo: ResolvedAlgorithm) -> dict[str, Any]:
     """Keyword arguments of ``rlvr_bench.backends.verl.reward.RecipeReward`` (written into reward_fn.py)."""
     return {"reward": cfg.reward.name, "weights": dict(cfg.reward.weights), "timeout": float(cfg.reward.timeout),
             "code_mode": cfg.reward.code_mode, "max_response_length": int(cfg.rollout.max_new_tokens),
-            "overlong_buffer_len": int(algo["overlong_buffer_len"]) if algo["overlong_penalty"] else None}
+            "overlong_buffer_len": int(algo.overlong_buffer_len) if algo.overlong_penalty else None}
 
 
-def reward_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def reward_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """reward.*: the same reward functions, called by verl through reward_fn.py."""
     wiring = {"reward.custom_reward_function.path": f"{EXPORT_DIR_TOKEN}/reward_fn.py",
               "reward.custom_reward_function.name": "compute_score",
@@ -400,7 +417,7 @@ def reward_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: li
     ]
 
 
-def evaluation_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def evaluation_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """evaluation.*: pass@k runs after import; verl validates mean reward on the same benchmarks meanwhile."""
     ev, t = cfg.evaluation, cfg.trainer
     save_freq = t.save_every if t.save_every > 0 else t.steps
@@ -430,7 +447,7 @@ def evaluation_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems
     return rows
 
 
-def logging_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def logging_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """logging.*: verl logs to the console, a metrics jsonl (imported) and the mapped trackers."""
     lg = cfg.logging
     loggers = ["console", "file"] + [VERL_TRACKERS[t] for t in lg.trackers]
@@ -444,7 +461,7 @@ def logging_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: l
     ]
 
 
-def other_rows(cfg: Any, algo: dict[str, Any], facts: ExportFacts, problems: list[str]) -> list[Row]:
+def other_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
     """Whole sections used by other methods or only by the local toy build."""
     toy_used = cfg.data.source == "toy" or str(cfg.model.name_or_path).startswith("toy:") or "toy" in cfg.evaluation.benchmarks
     rows = []
