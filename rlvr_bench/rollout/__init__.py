@@ -5,10 +5,9 @@ from rlvr_bench.rollout.base import (
     Decoding,
     RolloutEngine,
     RolloutResult,
-    engine_names,
-    get_engine_class,
     register_engine,
 )
+from rlvr_bench.rollout.engines import engine_names, get_engine_class
 
 __all__ = [
     "Completion",

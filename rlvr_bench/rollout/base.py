@@ -23,9 +23,8 @@ __all__ = [
     "Decoding",
     "RolloutEngine",
     "RolloutResult",
-    "engine_names",
-    "get_engine_class",
     "register_engine",
+    "registered_engines",
 ]
 
 
@@ -137,6 +136,11 @@ class RolloutEngine(ABC):
 _ENGINES: dict[str, Callable[..., RolloutEngine]] = {}
 
 
+def registered_engines() -> dict[str, Callable[..., RolloutEngine]]:
+    """The engines registered so far, by name (``rlvr_bench.rollout.engines`` imports the built-in ones)."""
+    return dict(_ENGINES)
+
+
 def register_engine(name: str) -> Callable[[type], type]:
     """Class decorator registering an engine under ``name``."""
 
@@ -146,19 +150,3 @@ def register_engine(name: str) -> Callable[[type], type]:
         return cls
 
     return deco
-
-
-def engine_names() -> list[str]:
-    return sorted(set(_ENGINES) | {"hf", "vllm"})
-
-
-def get_engine_class(name: str) -> Callable[..., RolloutEngine]:
-    """The engine class for ``name`` (imports optional backends lazily)."""
-    if name == "hf":
-        from rlvr_bench.rollout import hf  # noqa: F401
-    elif name == "vllm":
-        from rlvr_bench.rollout import vllm_engine  # noqa: F401
-    try:
-        return _ENGINES[name]
-    except KeyError:
-        raise ValueError(f"unknown rollout backend {name!r}; valid: {', '.join(engine_names())}") from None

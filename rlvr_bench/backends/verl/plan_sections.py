@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.backends.verl.overrides import EXPORT_DIR_TOKEN
-from rlvr_bench.backends.verl.plan import WHOLE_SECTIONS, ExportFacts, Row
+from rlvr_bench.backends.verl.plan_types import WHOLE_SECTIONS, ExportFacts, Row
 from rlvr_bench.backends.verl.stop_loop import AGENT_LOOP_NAME, AGENT_LOOPS_FILE
 
 if TYPE_CHECKING:
