@@ -7,7 +7,7 @@ on the first answer that needs it, each code sandbox is a short-lived child proc
     math_reward(r"...,36+1=37 \\boxed{37}", "37")                   # 1.0 (in-process fast path)
     score_batch(completions, answers, timeout=3.0)                 # list[float], parallel, cached
     code_reward(completion, ["assert add(1, 2) == 3"])             # sandboxed
-    get_reward("math"), compose_rewards({"math": 1.0, "format": 0.1})
+    get_reward("math"), compose_rewards({"math": 1.0, "format": 0.1})  # .verdict(s) -> Verdict; float forms
     make_trl_reward("math", answer_column="answer")                # TRL reward function
     verl_compute_score(data_source, solution_str, ground_truth)    # verl custom reward
 
@@ -31,8 +31,16 @@ from .math_verifier import (
     score_batch_detailed,
     shutdown_math_verifier,
 )
-from .registry import Reward, compose_rewards, get_reward, list_rewards, register_reward
-from .results import CODE_REASONS, MATH_REASONS, CodeResult, MathResult
+from .registry import (
+    Reward,
+    compose_rewards,
+    get_reward,
+    list_rewards,
+    register_reward,
+    reward_for_source,
+    reward_sources,
+)
+from .results import CODE_REASONS, MATH_REASONS, CodeResult, MathResult, Verdict
 from .sandbox import SandboxLimits
 from .shaping import format_reward, overlong_penalty, random_reward
 
@@ -45,6 +53,7 @@ __all__ = [
     "MathResult",
     "Reward",
     "SandboxLimits",
+    "Verdict",
     "code_reward",
     "code_reward_detailed",
     "code_score_batch",
@@ -66,6 +75,8 @@ __all__ = [
     "parse_tests",
     "random_reward",
     "register_reward",
+    "reward_for_source",
+    "reward_sources",
     "score_batch",
     "score_batch_detailed",
     "shutdown_math_verifier",

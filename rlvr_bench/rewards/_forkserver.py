@@ -1,4 +1,4 @@
-"""The parent side of the sandbox fork server (the server itself is ``_sandbox_child.serve``).
+"""The parent side of the sandbox fork server (the server itself is ``_sandbox_server.serve``).
 
 Starting a fresh ``python -I -S -B`` per run costs about 15-20 ms of CPU before the program even loads,
 plus the imports most programs make (``typing`` alone is 5 ms). The fork server is one long-lived,
@@ -27,21 +27,28 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._sandbox_child import CHILD_MODULES, SERVER_MODULE
+
 __all__ = ["ForkServer", "fork_server"]
 
 logger = logging.getLogger("rlvr_bench.rewards")
 
 _CHILD_DIR = str(Path(__file__).parent)
-# argv: -c CHILD_DIR CTRL_FD (the command line names no "_sandbox_child.py": the server runs no program)
+# argv: -c CHILD_DIR CTRL_FD MODULES; the server installs the child's modules then its own (MODULES, comma
+# separated: _sandbox_child.CHILD_MODULES + SERVER_MODULE) in sys.modules under their bare names, as the
+# spawned child's boot code does (the command line names no "_sandbox_child.py": the server runs no program)
 _SERVER_BOOT = (
     "import sys\n"
-    "path = sys.argv[1] + '/_sandbox' + '_child.py'\n"
-    "with open(path) as f:\n"
-    "    code = compile(f.read(), path, 'exec')\n"
-    "g = {'__name__': '_sandbox_child', '__file__': path}\n"
-    "exec(code, g)\n"
-    "sys.exit(g['serve'](int(sys.argv[2])))\n"
+    "for name in sys.argv[3].split(','):\n"
+    "    path = sys.argv[1] + '/' + name + '.py'\n"
+    "    with open(path) as f:\n"
+    "        code = compile(f.read(), path, 'exec')\n"
+    "    module = sys.modules[name] = type(sys)(name)\n"
+    "    module.__file__ = path\n"
+    "    exec(code, module.__dict__)\n"
+    "sys.exit(sys.modules['_sandbox_server'].serve(int(sys.argv[2])))\n"
 )
+_SERVER_MODULES = ",".join((*CHILD_MODULES, SERVER_MODULE))
 _START_TIMEOUT = 20.0
 _MAX_START_FAILURES = 3
 
@@ -100,7 +107,8 @@ class ForkServer:
         ctrl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-B", "-c", _SERVER_BOOT, _CHILD_DIR, str(theirs.fileno())],
+                [sys.executable, "-I", "-S", "-B", "-c", _SERVER_BOOT, _CHILD_DIR, str(theirs.fileno()),
+                 _SERVER_MODULES],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),), cwd="/", env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
                 start_new_session=True, close_fds=True,

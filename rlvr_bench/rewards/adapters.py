@@ -6,15 +6,20 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .code_reward import code_reward_detailed
-from .extract import extract_code
-from .math_verifier import gsm8k_score_batch, score_batch_detailed
-from .registry import Reward, get_reward
-from .results import MathResult
+from .registry import Reward, get_reward, reward_for_source
+from .results import Verdict
 
-__all__ = ["completion_text", "make_trl_reward", "verl_compute_score", "verl_compute_score_batch"]
+__all__ = ["completion_text", "make_trl_reward", "reward_name", "verl_compute_score", "verl_compute_score_batch"]
 
-_CODE_SOURCES = ("code", "humaneval", "mbpp", "apps", "livecodebench", "taco", "codecontests", "leetcode", "primeintellect")
+
+def __getattr__(name: str) -> Any:
+    """``_CODE_SOURCES``: kept for older importers (rlvr_bench.analysis.breakdown); the table now lives in
+    the registry (``reward_for_source``, ``reward_sources()["code"]``)."""
+    if name == "_CODE_SOURCES":
+        from .registry import reward_sources
+
+        return reward_sources()["code"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def completion_text(completion: Any) -> str:
@@ -69,19 +74,16 @@ def make_trl_reward(
     return trl_reward
 
 
-def _kind(data_source: Any, extra_info: Any) -> str:
+def reward_name(data_source: Any, extra_info: Any = None) -> str:
+    """The registered reward a verl row is scored with: ``extra_info["reward"]`` when it names one, else
+    the registry's data-source table (``reward_for_source``; unknown sources get ``math``)."""
     if isinstance(extra_info, dict) and isinstance(extra_info.get("reward"), str):
         return extra_info["reward"]
-    source = str(data_source or "").lower()
-    if any(key in source for key in _CODE_SOURCES):
-        return "code"
-    if "gsm8k" in source:
-        return "gsm8k"
-    return "math"
+    return reward_for_source(data_source)
 
 
-def _math_dict(result: MathResult) -> dict[str, Any]:
-    return {"score": result.score, "acc": result.correct, "pred": result.extracted or "", "reason": result.reason}
+def _verl_dict(verdict: Verdict) -> dict[str, Any]:
+    return {"score": verdict.score, "acc": verdict.correct, "pred": verdict.pred or "", "reason": verdict.reason}
 
 
 def verl_compute_score_batch(
@@ -90,24 +92,18 @@ def verl_compute_score_batch(
     ground_truths: Sequence[Any],
     extra_infos: Sequence[Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Batched ``verl_compute_score`` (verl's BatchRewardManager signature): math items share the pool."""
+    """Batched ``verl_compute_score`` (verl's BatchRewardManager signature): the rows of each reward are
+    scored with one call of its batched form (math rows share the worker pool)."""
     n = len(solution_strs)
     extra_infos = list(extra_infos) if extra_infos is not None else [None] * n
-    kinds = [_kind(d, e) for d, e in zip(data_sources, extra_infos)]
-    out: list[dict[str, Any] | None] = [None] * n
-    for kind in ("math", "gsm8k"):
-        idx = [i for i in range(n) if kinds[i] == kind]
-        if not idx:
-            continue
-        comps = [solution_strs[i] for i in idx]
-        golds = [_gold_text(ground_truths[i]) for i in idx]
-        results = score_batch_detailed(comps, golds) if kind == "math" else gsm8k_score_batch(comps, golds, detailed=True)
-        for i, r in zip(idx, results):
-            out[i] = _math_dict(r)  # type: ignore[arg-type]
-    for i in range(n):
-        if out[i] is None:
-            out[i] = verl_compute_score(data_sources[i], solution_strs[i], ground_truths[i], extra_infos[i])
-    return out  # type: ignore[return-value]
+    names = [reward_name(d, e) for d, e in zip(data_sources, extra_infos)]
+    out: list[dict[str, Any]] = [{} for _ in range(n)]
+    for name in dict.fromkeys(names):
+        idx = [i for i in range(n) if names[i] == name]
+        verdicts = get_reward(name).verdicts([solution_strs[i] for i in idx], [_gold_text(ground_truths[i]) for i in idx])
+        for i, v in zip(idx, verdicts):
+            out[i] = _verl_dict(v)
+    return out
 
 
 def verl_compute_score(
@@ -115,16 +111,8 @@ def verl_compute_score(
 ) -> dict[str, Any]:
     """verl's ``compute_score``: ``{"score": float, "acc": bool, "pred": str, "reason": str}``.
 
-    Dispatch: ``extra_info["reward"]`` names a registered reward if present; else code data sources
-    (humaneval, mbpp, apps, livecodebench, ... or anything containing "code") run the code sandbox with
-    ``ground_truth`` as the tests; "gsm8k" sources use the GSM8K reward; everything else the math reward.
+    Dispatch (``reward_name``): ``extra_info["reward"]`` names a registered reward if present; else the
+    reward that owns the data source in the registry (code: humaneval, mbpp, apps, livecodebench, ... or
+    anything containing "code", with ``ground_truth`` as the tests; gsm8k: "gsm8k"); else the math reward.
     """
-    kind = _kind(data_source, extra_info)
-    if kind == "math" or kind == "gsm8k":
-        return verl_compute_score_batch([data_source], [solution_str], [ground_truth], [extra_info])[0]
-    if kind in ("code", "code_partial"):
-        r = code_reward_detailed(solution_str, ground_truth, partial_credit=kind == "code_partial")
-        code = extract_code(solution_str) if isinstance(solution_str, str) else None
-        return {"score": r.score, "acc": r.correct, "pred": (code or "")[:2000], "reason": r.reason}
-    score = get_reward(kind)(solution_str, _gold_text(ground_truth))
-    return {"score": score, "acc": score >= 1.0, "pred": "", "reason": kind}
+    return verl_compute_score_batch([data_source], [solution_str], [ground_truth], [extra_info])[0]

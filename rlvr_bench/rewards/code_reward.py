@@ -8,48 +8,19 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .code_tests import CodeTests, parse_tests
+from .code_tests import parse_tests
 from .extract import extract_code
 from .results import CodeResult
-from .sandbox import SandboxLimits, SandboxOutcome, run_in_sandbox
+from .sandbox import RunVerdicts, SandboxLimits, run_tests
 
 __all__ = ["code_reward", "code_reward_detailed", "code_score_batch", "code_score_batch_detailed"]
 
 logger = logging.getLogger("rlvr_bench.rewards")
 
 
-def _end_reason(outcome: SandboxOutcome) -> str:
-    """Why tests that never reported did not run."""
-    if outcome.timed_out:
-        return "timeout"
-    rc = outcome.returncode
-    if rc in (-24, 128 + 24):  # SIGXCPU: the CPU-time limit
-        return "timeout"
-    if rc in (-9, 128 + 9):  # SIGKILL we did not send: the kernel's OOM killer
-        return "memory"
-    if rc in (-25, 128 + 25):  # SIGXFSZ
-        return "exception:OSError"
-    return "crash"
-
-
-def _summarise(outcome: SandboxOutcome, tests: CodeTests, partial_credit: bool) -> CodeResult:
-    status: list[str | None] = [None] * tests.total
-    load_status = None
-    for event in outcome.events:
-        kind = event.get("event")
-        if kind == "load":
-            load_status = str(event.get("status"))
-        elif kind == "test":
-            index = event.get("index")
-            if isinstance(index, int) and 0 <= index < tests.total and status[index] is None:
-                status[index] = str(event.get("status"))
-    if load_status not in (None, "ok"):
-        status = [load_status] * tests.total
-    else:
-        fill = _end_reason(outcome)
-        status = [s if s is not None else fill for s in status]
+def _summarise(run: RunVerdicts, total: int, partial_credit: bool) -> CodeResult:
+    status = run.status
     passed = sum(s == "pass" for s in status)
-    total = tests.total
     if partial_credit:
         score = passed / total if total else 0.0
     else:
@@ -60,10 +31,10 @@ def _summarise(outcome: SandboxOutcome, tests: CodeTests, partial_credit: bool) 
         passed=passed,
         total=total,
         reason=reason,
-        test_status=tuple(s or "" for s in status),
-        isolation=outcome.isolation,
-        output_tail=outcome.output_tail,
-        wall_s=outcome.wall_s,
+        test_status=status,
+        isolation=run.isolation,
+        output_tail=run.output_tail,
+        wall_s=run.wall_s,
     )
 
 
@@ -91,11 +62,11 @@ def code_reward_detailed(
     if timeout is not None:
         limits = dataclasses.replace(limits, timeout=float(timeout), cpu_s=None)
     try:
-        outcome = run_in_sandbox(parsed.program(code), parsed.to_spec(), limits)
+        run = run_tests(parsed.program(code), parsed, limits)
     except Exception as exc:  # the machine, not the model: e.g. no space left for the temp dir
         logger.warning("code sandbox failed to run: %r", exc)
         return CodeResult(0.0, 0, parsed.total, "crash", ("crash",) * parsed.total)
-    return _summarise(outcome, parsed, partial_credit)
+    return _summarise(run, parsed.total, partial_credit)
 
 
 def code_reward(completion: str, tests: Any, *, partial_credit: bool = False, timeout: float | None = None) -> float:

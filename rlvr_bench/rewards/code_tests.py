@@ -10,7 +10,8 @@ Accepted (as Python objects or as their JSON text):
    lists), floats within 1e-6 relative; each case is one test;
 3. HumanEval: ``{"test": "def check(candidate): ...", "entry_point": "add", "prompt": "def add(a, b):..."}``;
    one test, ``check(<entry_point>)``; when the extracted code does not define ``entry_point``, the
-   prompt is put in front of it (HumanEval completions are often only the function body).
+   prompt is put in front of it (HumanEval completions are often only the function body; an unfenced
+   body is fenced first by ``as_code_completion``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["CodeTests", "is_code_tests", "parse_tests", "route_code_rows"]
+__all__ = ["HUMANEVAL_STOP", "CodeTests", "as_code_completion", "is_code_tests", "parse_tests", "route_code_rows"]
+
+#: Codex's stop sequences for HumanEval completions: the body of the prompt's function ends at the first.
+HUMANEVAL_STOP: tuple[str, ...] = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 
 
 @dataclass(frozen=True)
@@ -146,3 +150,26 @@ def route_code_rows(texts: Sequence[str], truths: Sequence[Any], code_fn: Callab
             for i, value in zip(idx, fn([texts[i] for i in idx], [truths[i] for i in idx])):
                 out[i] = value
     return out
+
+
+def as_code_completion(text: str, answer: str) -> str:
+    """A completion-style HumanEval sample as the code reward expects it.
+
+    When the tests are HumanEval's (with the prompt), the completion has no fenced block and its first
+    non-blank line is indented, it is the body of the prompt's function (HumanEval's own protocol): it is
+    cut at the first :data:`HUMANEVAL_STOP` sequence and fenced, and the reward puts the prompt in front.
+    Anything else is returned unchanged (a completion without code then scores ``no_code``).
+    """
+    if not isinstance(text, str) or not isinstance(answer, str) or "```" in text or '"entry_point"' not in answer:
+        return text
+    first = text.lstrip("\r\n")
+    if not first[:1].isspace():
+        return text
+    try:
+        tests = json.loads(answer)
+    except ValueError:
+        return text
+    if not isinstance(tests, dict) or not tests.get("prompt") or "test" not in tests:
+        return text
+    cut = min([i for i in (text.find(s) for s in HUMANEVAL_STOP) if i >= 0], default=len(text))
+    return "```python\n" + text[:cut] + "\n```"

@@ -1,17 +1,42 @@
-"""Detailed per-item results of the math and code rewards (plain frozen dataclasses, JSON-friendly)."""
+"""Per-item results of the rewards (plain frozen dataclasses, JSON-friendly).
+
+``Verdict`` is what every registered reward returns (see registry.py); ``MathResult`` and ``CodeResult``
+are the detailed results of the math and code rewards, from which their verdicts are made.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["CODE_REASONS", "MATH_REASONS", "CodeResult", "MathResult"]
+__all__ = ["CODE_REASONS", "MATH_REASONS", "CodeResult", "MathResult", "Verdict"]
 
 #: Every value MathResult.reason can take.
 MATH_REASONS = ("correct", "wrong_answer", "no_answer", "timeout", "error")
 
 #: Every value CodeResult.reason can take, besides "exception:<Type>".
 CODE_REASONS = ("passed", "wrong_answer", "timeout", "memory", "no_code", "syntax_error", "no_tests", "crash")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict of a registered reward on one completion.
+
+    score: the reward value. correct: the answer was judged right (for scalar rewards: score reached 1).
+    pred: the extracted prediction (the final answer, the program), None when there is none or the
+    reward extracts nothing. reason: why, e.g. one of MATH_REASONS or CODE_REASONS, or "error".
+    """
+
+    score: float
+    correct: bool
+    pred: str | None
+    reason: str
+
+    @classmethod
+    def of_score(cls, score: float) -> Verdict:
+        """The verdict of a reward that only gives a number: correct when it reached 1."""
+        value = float(score)
+        return cls(value, value >= 1.0, None, "correct" if value >= 1.0 else "wrong_answer")
 
 
 @dataclass(frozen=True)

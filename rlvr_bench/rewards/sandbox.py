@@ -39,19 +39,27 @@ from pathlib import Path
 from typing import Any
 
 from ._forkserver import drain_fd
+from ._sandbox_child import CHILD_MODULES
+from ._sandbox_protocol import parse_events
+from .code_tests import CodeTests
 
-__all__ = ["SandboxLimits", "SandboxOutcome", "run_in_sandbox"]
+__all__ = ["SandboxLimits", "SandboxOutcome", "RunVerdicts", "run_in_sandbox", "run_tests"]
 
-_CHILD = str(Path(__file__).with_name("_sandbox_child.py"))
-# argv: -c CHILD_PATH RESULT_FD SPEC_PATH; the spec file holds marshal.dumps((child code, spec))
+_CHILD_DIR = Path(__file__).parent
+_CHILD = str(_CHILD_DIR / "_sandbox_child.py")
+# argv: -c CHILD_PATH RESULT_FD SPEC_PATH; the spec file holds marshal.dumps((modules, spec)), modules being
+# the child's (name, path, code) in CHILD_MODULES order: each is installed in sys.modules under its bare
+# name before the next runs (they import one another so), then _sandbox_child.main runs the steps
 _BOOT = (
     "import marshal, sys\n"
     "with open(sys.argv[3], 'rb') as f:\n"
-    "    code, spec = marshal.loads(f.read())\n"
-    "g = {'__name__': '_sandbox_child', '__file__': sys.argv[1]}\n"
-    "exec(code, g)\n"
-    "del code, f\n"
-    "sys.exit(g['main'](sys.argv[2:], spec))\n"
+    "    modules, spec = marshal.loads(f.read())\n"
+    "for name, path, code in modules:\n"
+    "    module = sys.modules[name] = type(sys)(name)\n"
+    "    module.__file__ = path\n"
+    "    exec(code, module.__dict__)\n"
+    "del code, f, modules, module\n"
+    "sys.exit(sys.modules['_sandbox_child'].main(sys.argv[2:], spec))\n"
 )
 _MAX_RESULT_BYTES = 4 << 20
 _UID_RANGE = (1_000_000, 2_000_000_000)
@@ -136,13 +144,15 @@ def _fresh_uid() -> int | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _child_code() -> Any:
-    """The child module compiled once per process (the child itself then compiles nothing of ours)."""
-    return compile(Path(_CHILD).read_text(encoding="utf-8"), _CHILD, "exec")
+def _child_code() -> tuple[tuple[str, str, Any], ...]:
+    """The child's modules compiled once per process (the child itself then compiles nothing of ours)."""
+    paths = [str(_CHILD_DIR / f"{name}.py") for name in CHILD_MODULES]
+    return tuple((name, path, compile(Path(path).read_text(encoding="utf-8"), path, "exec"))
+                 for name, path in zip(CHILD_MODULES, paths))
 
 
 def _write_spec(path: str, spec: dict[str, Any]) -> None:
-    """Write ``(child code, spec)`` with marshal; the tests go through JSON first, so that the child sees
+    """Write ``(the child's modules, spec)`` with marshal; the tests go through JSON first, so that the child sees
     exactly the JSON types (tuples become lists) it always saw."""
     spec = {**spec, "tests": json.loads(json.dumps(spec["tests"]))}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -158,20 +168,6 @@ def _read_tail(path: str, size: int) -> str:
             return f.read().decode("utf-8", "replace")
     except OSError:
         return ""
-
-
-def _parse_events(raw: bytes, nonce: str) -> list[dict[str, Any]]:
-    events = []
-    prefix = nonce + "\t"
-    for line in raw.decode("utf-8", "replace").splitlines():
-        if line.startswith(prefix):
-            try:
-                event = json.loads(line[len(prefix) :])
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                events.append(event)
-    return events
 
 
 def _collect(proc: subprocess.Popen, result_r: int, deadline: float) -> tuple[bytes, bool]:
@@ -340,7 +336,7 @@ def run_in_sandbox(program: str, tests_spec: dict[str, Any], limits: SandboxLimi
         if ran is None:
             ran = _via_spawn(base, spec_path, out_path, workdir, deadline)
         raw, outcome.returncode, outcome.timed_out = ran
-        outcome.events = _parse_events(raw, nonce)
+        outcome.events = parse_events(raw, nonce)
         outcome.output_tail = _read_tail(out_path, limits.output_tail_bytes)
     finally:
         if uid is not None:
@@ -354,3 +350,59 @@ def run_in_sandbox(program: str, tests_spec: dict[str, Any], limits: SandboxLimi
     if "tmpfs-workdir" in outcome.isolation.split(","):
         _private_tmpfs_seen[0] = True
     return outcome
+
+
+@dataclass(frozen=True)
+class RunVerdicts:
+    """The verdict of each test of one sandboxed run: "pass" or why it failed (CODE_REASONS or
+    "exception:<Type>"), and how the run went (isolation layers, printed output's tail, wall seconds)."""
+
+    status: tuple[str, ...]
+    isolation: str = ""
+    output_tail: str = ""
+    wall_s: float = 0.0
+
+
+def _end_reason(outcome: SandboxOutcome) -> str:
+    """Why tests that never reported did not run."""
+    if outcome.timed_out:
+        return "timeout"
+    rc = outcome.returncode
+    if rc in (-24, 128 + 24):  # SIGXCPU: the CPU-time limit
+        return "timeout"
+    if rc in (-9, 128 + 9):  # SIGKILL we did not send: the kernel's OOM killer
+        return "memory"
+    if rc in (-25, 128 + 25):  # SIGXFSZ
+        return "exception:OSError"
+    return "crash"
+
+
+def _statuses(outcome: SandboxOutcome, total: int) -> tuple[str, ...]:
+    """Each test's status from the run's events: the load failure for all when the program did not load,
+    else the test's own report, or ``_end_reason`` for the tests that never reported."""
+    status: list[str | None] = [None] * total
+    load_status = None
+    for event in outcome.events:
+        kind = event.get("event")
+        if kind == "load":
+            load_status = str(event.get("status"))
+        elif kind == "test":
+            index = event.get("index")
+            if isinstance(index, int) and 0 <= index < total and status[index] is None:
+                status[index] = str(event.get("status"))
+    if load_status not in (None, "ok"):
+        status = [load_status] * total
+    else:
+        fill = _end_reason(outcome)
+        status = [s if s is not None else fill for s in status]
+    return tuple(s or "" for s in status)
+
+
+def run_tests(program: str, tests: CodeTests, limits: SandboxLimits | None = None) -> RunVerdicts:
+    """Run ``program`` then each of ``tests`` in the sandbox: the verdict of every test.
+
+    The one entry of the sandbox (the code reward calls it). Raises only for the machine's failures
+    (e.g. no space left for the run's directory), never for the program's.
+    """
+    outcome = run_in_sandbox(program, tests.to_spec(), limits)
+    return RunVerdicts(_statuses(outcome, tests.total), outcome.isolation, outcome.output_tail, outcome.wall_s)

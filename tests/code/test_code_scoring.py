@@ -114,7 +114,7 @@ def test_code_verdicts_are_shared_across_scorers_and_rerun_after_a_timeout(monke
     timeout depends on the machine's load and is run again."""
     import importlib
 
-    from rlvr_bench.evaluation import scoring
+    from rlvr_bench.rewards import verdicts
 
     code_reward = importlib.import_module("rlvr_bench.rewards.code_reward")  # the module, not the function
 
@@ -128,7 +128,7 @@ def test_code_verdicts_are_shared_across_scorers_and_rerun_after_a_timeout(monke
         return real(completions, answers, **kw)
 
     monkeypatch.setattr(code_reward, "code_score_batch_detailed", counting)
-    monkeypatch.setattr(scoring, "_code_memo", {})
+    monkeypatch.setattr(verdicts, "_code_memo", {})
     first = make_scorer("code", timeout=0.5)([good, good, slow], [tests] * 3)
     assert [v.reason for v in first] == ["passed", "passed", "timeout"]
     assert calls == [[good, slow]]  # the repeated program ran once

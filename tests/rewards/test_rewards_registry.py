@@ -148,3 +148,88 @@ def test_verl_adapter(warm_pool) -> None:
     batch = verl_compute_score_batch(["math", "mbpp", "gsm8k"], ["\\boxed{3}", ADD, "x 5"], ["3", ADD_TESTS, "5"])
     assert [b["score"] for b in batch] == [1.0, 1.0, 1.0]
     assert all(set(b) == {"score", "acc", "pred", "reason"} for b in batch)
+
+
+def test_registered_rewards_give_verdicts_and_the_float_form_is_their_score(warm_pool) -> None:
+    from rlvr_bench.evaluation.scoring import Verdict as ScoringVerdict
+    from rlvr_bench.rewards import Verdict
+
+    assert ScoringVerdict is Verdict
+    math = get_reward("math")
+    assert math.verdict("so \\boxed{37}", "37") == Verdict(1.0, True, "37", "correct")
+    assert [v.reason for v in math.verdicts(["\\boxed{3}", "nothing"], ["4", "4"])] == ["wrong_answer", "no_answer"]
+    code = get_reward("code").verdict(ADD, ADD_TESTS)
+    assert (code.score, code.correct, code.reason) == (1.0, True, "passed") and "def add" in code.pred
+    assert get_reward("format").verdict("\\boxed{2}", "") == Verdict(1.0, True, None, "correct")
+    half = json.dumps(["assert add(1, 2) == 3", "assert add(1, 1) == 3"])
+    assert get_reward("code").with_options(partial_credit=True, unknown=1)(ADD, half) == 0.5
+    assert get_reward("code")(ADD, half) == 0.0  # with_options returned a new reward
+
+
+def test_one_auto_routing_for_single_items_and_batches(warm_pool) -> None:
+    auto = get_reward("auto")
+    rows = [("\\boxed{4}", "4"), (ADD, ADD_TESTS), ("\\boxed{5}", "4"), ("no code", ADD_TESTS)]
+    verdicts = auto.verdicts([c for c, _ in rows], [g for _, g in rows])
+    assert [v.reason for v in verdicts] == ["correct", "passed", "wrong_answer", "no_code"]
+    assert [auto.verdict(c, g) for c, g in rows] == verdicts
+
+
+def test_composed_verdict_takes_correctness_from_the_first_reward(warm_pool) -> None:
+    combo = compose_rewards({"math": 1.0, "format": 0.5})
+    v = combo.verdict("\\boxed{5}", "4")
+    assert (v.score, v.correct, v.pred, v.reason) == (0.5, False, "5", "wrong_answer")
+    assert combo.verdicts(["\\boxed{4}"], ["4"])[0].score == pytest.approx(1.5)
+
+
+def test_data_source_table_is_part_of_the_registry() -> None:
+    from rlvr_bench.rewards import reward_for_source
+    from rlvr_bench.rewards.adapters import _CODE_SOURCES, reward_name
+
+    assert reward_for_source("openai_humaneval") == "code" and reward_for_source("toy/code") == "code"
+    assert reward_for_source("openai/gsm8k") == "gsm8k" and reward_for_source("lighteval/MATH") == "math"
+    assert reward_for_source(None) == "math"
+    assert reward_name("mbpp", {"reward": "format"}) == "format"
+    assert "humaneval" in _CODE_SOURCES
+
+    @register_reward("test_owner", sources=("my_bench",))
+    def owner(completion: str, ground_truth: str) -> float:
+        return 1.0
+
+    try:
+        assert reward_for_source("org/My_Bench-v2") == "test_owner"
+        assert verl_compute_score("org/my_bench", "x", "y")["score"] == 1.0
+    finally:
+        _REGISTRY.pop("test_owner", None)
+        from rlvr_bench.rewards.registry import _SOURCES
+
+        _SOURCES.pop("test_owner", None)
+
+
+def test_scorer_is_safe_over_the_registry() -> None:
+    from rlvr_bench.evaluation.scoring import make_scorer
+
+    @register_reward("test_broken")
+    def broken(completion: str, ground_truth: str) -> float:
+        raise RuntimeError("boom")
+
+    @register_reward("test_nan")
+    def nan(completion: str, ground_truth: str) -> float:
+        return float("nan")
+
+    try:
+        assert [v.reason for v in make_scorer("test_broken")(["a", "b"], ["1", "2"])] == ["error", "error"]
+        assert make_scorer("test_nan")(["a"], ["1"])[0].score == 0.0
+        assert make_scorer("test_nan")(["a"], ["1"])[0].reason == "error"
+        custom = make_scorer(custom=lambda texts, answers: [0.25] * len(texts))
+        assert custom(["a"], ["1"])[0].reason == "custom"
+    finally:
+        _REGISTRY.pop("test_broken", None)
+        _REGISTRY.pop("test_nan", None)
+
+
+def test_sandbox_harness_has_one_function_per_test_kind() -> None:
+    from rlvr_bench.rewards import _sandbox_harness
+    from rlvr_bench.rewards._sandbox_child import CHILD_MODULES, OWN_MODULES
+
+    assert set(_sandbox_harness.TEST_KINDS) == {"asserts", "io", "humaneval"}
+    assert CHILD_MODULES[-1] == "_sandbox_child" and set(CHILD_MODULES) < set(OWN_MODULES)
