@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_bench.analysis.runs import BASE_LABEL, RunData, StudyData
-from rlvr_bench.rewards.adapters import _CODE_SOURCES
+from rlvr_bench.rewards import reward_for_source
 from rlvr_bench.utils.rundir import RunDir, read_jsonl
 
 __all__ = ["ALL_SOURCES", "FORMAT_REASONS", "count_failures", "failure_columns", "reason_column", "source_kind"]
@@ -38,8 +38,7 @@ _ORDER = (*FORMAT_REASONS, "truncated", "wrong_answer", "exception", "timeout", 
 def source_kind(source: str) -> str:
     """``"code"`` for a code data source (``toy/code``, ``humaneval``, ``mbpp``, ...), else ``"math"``;
     the same rule the verl reward adapter routes by."""
-    name = source.lower()
-    return "code" if any(key in name for key in _CODE_SOURCES) else "math"
+    return "code" if reward_for_source(source) == "code" else "math"
 
 
 def reason_column(reason: str) -> str:

@@ -43,6 +43,7 @@ from rlvr_bench.data.sources import (
     read_local_file,
     require_hub_dataset,
 )
+from rlvr_bench.rewards.code_tests import HUMANEVAL_STOP, as_code_completion  # noqa: F401 (defined with the code reward)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from datasets import Dataset
@@ -66,7 +67,7 @@ log = logging.getLogger(__name__)
 CODE_BENCHMARKS = ("humaneval", "mbpp", "livecodebench")
 """Short names of the code benchmarks (scored with the ``code`` reward)."""
 
-HUMANEVAL_STOP: tuple[str, ...] = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
+
 """Stop sequences of completion-style HumanEval sampling (Chen et al. 2021, the Codex paper)."""
 
 LCB_IMPORTS = (
@@ -283,29 +284,3 @@ def _convert(spec: Any, raw: list[dict[str, Any]], *, limit: int | None, seed: i
     if len({r["id"] for r in rows}) != len(rows):
         raise DataError(f"benchmark {spec.name!r} has duplicate ids")
     return Dataset.from_list(rows)
-
-
-# ------------------------------------------------------------------------------------------ scoring
-
-
-def as_code_completion(text: str, answer: str) -> str:
-    """A completion-style HumanEval sample as the code reward expects it.
-
-    When the tests are HumanEval's (with the prompt), the completion has no fenced block and its first
-    non-blank line is indented, it is the body of the prompt's function (HumanEval's own protocol): it is
-    cut at the first :data:`HUMANEVAL_STOP` sequence and fenced, and the reward puts the prompt in front.
-    Anything else is returned unchanged (a completion without code then scores ``no_code``).
-    """
-    if not isinstance(text, str) or "```" in text or '"entry_point"' not in answer:
-        return text
-    first = text.lstrip("\r\n")
-    if not first[:1].isspace():
-        return text
-    try:
-        tests = json.loads(answer)
-    except ValueError:
-        return text
-    if not isinstance(tests, dict) or not tests.get("prompt") or "test" not in tests:
-        return text
-    cut = min([i for i in (text.find(s) for s in HUMANEVAL_STOP) if i >= 0], default=len(text))
-    return "```python\n" + text[:cut] + "\n```"
