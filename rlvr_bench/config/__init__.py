@@ -1,6 +1,6 @@
 """Recipe configuration: dataclass sections, YAML loading, overrides and strict validation.
 
-Depends on nothing else in the package (design.md layers).
+Depends only on the layers below it (docs/architecture.md): the method registry, errors and, lazily at validation time, the algorithm registries.
 """
 
 from rlvr_bench.config.loader import (

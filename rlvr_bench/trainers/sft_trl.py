@@ -1,7 +1,7 @@
 """What the TRL-based trainers (SFT, RFT, distillation) share: arguments, the run directory, resume.
 
 TRL trainers are transformers ``Trainer`` s: they write ``checkpoint-<N>/`` (weights, optimizer, scheduler, RNG,
-``trainer_state.json``) under their own ``output_dir``. The run-directory contract (``design.md``) wants
+``trainer_state.json``) under their own ``output_dir``. The run-directory contract (``docs/architecture.md``) wants
 ``checkpoints/step-<N>/`` in HF format with the tokenizer, so:
 
 * TRL's ``output_dir`` is ``<run>/trl/`` and keeps only its latest ``checkpoint-<N>`` (the resume state);

@@ -1,4 +1,4 @@
-"""The run directory: the contract between train, eval and compare (design.md).
+"""The run directory: the contract between train, eval and compare (docs/architecture.md).
 
 ```
 runs/<study>/<run>/
