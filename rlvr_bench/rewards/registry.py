@@ -125,19 +125,13 @@ def register_reward(
     return decorator
 
 
-def _ensure_builtins() -> None:
-    from . import builtin  # noqa: F401 - registers math, gsm8k, code, auto, format, code_format, random
-
-
 def list_rewards() -> list[str]:
     """Names of every registered reward, sorted."""
-    _ensure_builtins()
     return sorted(_REGISTRY)
 
 
 def get_reward(name: str) -> Reward:
     """The reward registered under ``name``; KeyError naming the valid ones otherwise."""
-    _ensure_builtins()
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
@@ -146,14 +140,12 @@ def get_reward(name: str) -> Reward:
 
 def reward_sources() -> dict[str, tuple[str, ...]]:
     """The data-source table: reward name -> the keys it owns, in lookup order."""
-    _ensure_builtins()
     return dict(_SOURCES)
 
 
 def reward_for_source(data_source: Any, default: str = "math") -> str:
     """The name of the reward owning ``data_source`` (the first, in registration order, one of whose keys
     occurs in the lower-cased name), else ``default``."""
-    _ensure_builtins()
     source = str(data_source or "").lower()
     for name, keys in _SOURCES.items():
         if any(key in source for key in keys):
