@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", nargs="?", default=None, help="study recipe: a path, or a shipped one by name (study/toy.yaml); default: the "
                    "offline toy study")
     p.add_argument("overrides", nargs="*", help="key=value overrides")
+    p.add_argument("--dry-run", action="store_true", help="print the plan (every recipe loaded and validated), train "
+                   "nothing")
     p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser("train", help="one run from a recipe (also under `accelerate launch`)")

@@ -76,3 +76,25 @@ def test_an_installed_copy_lists_and_validates_its_recipes(wheel, tmp_path):
     assert not got["errors"], got["errors"]
     assert {"toy/grpo.yaml", "study/toy.yaml", "verl/toy-grpo.yaml"} <= set(got["rows"])
     assert got["toy"].startswith(str(target)) and got["study_exists"]
+
+
+def test_the_installed_command_lists_recipes_and_plans_the_default_study(wheel, tmp_path):
+    """`rlvr-bench recipes` and `rlvr-bench study --dry-run` of the installed copy, from another directory."""
+    target = tmp_path / "site"
+    _pip("install", "--no-deps", "--target", str(target), str(wheel), cwd=tmp_path)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "rlvr_bench.cli", *args], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    listed = cli("recipes")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    shipped = len(list((ROOT / "rlvr_bench" / "recipe_files").rglob("*.yaml"))) - 4  # accelerate/ configs
+    assert f"{shipped} recipes valid, 0 broken" in listed.stderr
+    plan = cli("study", "--dry-run")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert "study toy-study: 22 runs" in plan.stdout and str(target) in plan.stdout
+    assert "nothing was trained" in plan.stdout and not (work / "runs").exists()

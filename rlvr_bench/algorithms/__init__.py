@@ -69,6 +69,7 @@ from .presets import (
     preset_names,
     presets_common_markdown,
     presets_table_markdown,
+    register_preset,
 )
 from .resolve import ResolvedAlgorithm, algorithm_problems, registry_names, resolve_algorithm
 from .value_loss import value_loss
@@ -118,6 +119,7 @@ __all__ = [
     "policy_loss_spec",
     "preset",
     "preset_names",
+    "register_preset",
     "presets_common_markdown",
     "presets_table_markdown",
     "register_advantage_estimator",

@@ -37,6 +37,7 @@ __all__ = [
     "AlgorithmSpec",
     "preset",
     "preset_names",
+    "register_preset",
     "presets_common_markdown",
     "presets_table_markdown",
 ]
@@ -170,6 +171,26 @@ PRESET_REFERENCES: dict[str, str] = {
     "ppo": "arXiv 1707.06347 (PPO) with GAE, arXiv 1506.02438",
 }
 """Preset name -> the paper it implements."""
+
+
+def register_preset(spec: AlgorithmSpec, *, reference: str = "", replace: bool = False) -> AlgorithmSpec:
+    """Add a preset (``dataclasses.replace(BASE, preset="name", ...)``) to :data:`PRESETS`; recipes, the RL
+    trainer, the verl exporter and the report see it at once.
+
+    Raises:
+        ValueError: the name is taken (pass ``replace=True``), or its estimator / policy loss is not registered.
+    """
+    from rlvr_bench.algorithms.advantages import advantage_estimator_spec
+    from rlvr_bench.algorithms.policy_loss import policy_loss_spec
+
+    if spec.preset in PRESETS and not replace:
+        raise ValueError(f"preset {spec.preset!r} is already registered (pass replace=True to replace it)")
+    advantage_estimator_spec(spec.adv_estimator)  # fails on an unknown name
+    policy_loss_spec(spec.policy_loss)
+    PRESETS[spec.preset] = spec
+    if reference:
+        PRESET_REFERENCES[spec.preset] = reference
+    return spec
 
 
 def preset_names() -> list[str]:
