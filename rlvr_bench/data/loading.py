@@ -69,27 +69,9 @@ def load_prompts(
 ) -> Dataset:
     """Load prompts with the canonical columns ``id``, ``problem``, ``answer`` (+ ``solution``).
 
-    Args:
-        source: ``"toy"`` (the built-in toy tasks), a local ``.jsonl``/``.json``/``.parquet``/``.csv``
-            file, a Hugging Face dataset name, optionally ``"name:subset"``, or a benchmark short name
-            (:mod:`rlvr_bench.data.benchmarks`: its hub dataset and column mapping, with this ``split``;
-            column arguments other than the defaults override the mapping).
-        split: dataset split (hub and toy sources; a local file is one split).
-        problem_column, answer_column: columns holding the problem text and the gold answer.
-        solution_column: column with reference traces, copied to ``solution`` (may equal the answer
-            column, e.g. GSM8K's worked answer).
-        id_column: column with unique ids; ``None`` uses an ``id`` column when there is one, else ids are
-            ``"<source>/<row index>"``.
-        subset: hub dataset configuration (overrides a ``:subset`` suffix).
-        limit: keep at most this many rows (after the seeded shuffle when ``seed`` is given).
-        seed: shuffle the rows with this seed; ``None`` keeps the file order.
-        source_name: name used in generated ids and in an added ``data_source`` column; default: a
-            local file's stem, else ``source`` itself. Generated ids count rows of the whole source, so
-            they do not change with ``limit`` or ``seed``.
-
-    Raises:
-        DataError: missing file, unreachable hub dataset, missing column, empty dataset, null answer,
-            duplicate ids.
+    Arguments and errors are those of :func:`rlvr_bench.data.reading.read_prompts`; ``source`` may also be
+    a benchmark short name (:mod:`rlvr_bench.data.benchmarks`: its hub dataset and column mapping, with this
+    ``split``; column arguments other than the defaults override the mapping).
     """
     if limit is not None and limit <= 0:
         raise DataError(f"limit must be a positive number of rows, got {limit}")
