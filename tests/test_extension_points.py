@@ -21,7 +21,6 @@ from rlvr_bench.config import ConfigError, config_from_dict
 from rlvr_bench.rewards import Verdict, register_reward
 from rlvr_bench.rewards.registry import _REGISTRY, _SOURCES
 
-
 CALLS: list[int] = []
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "evaluation_callback",
     "evaluation_decoding",
     "get_rng_state",
+    "installed_trackers",
     "load_train_prompts",
     "prepare_run_dir",
     "record_provenance",
@@ -81,6 +82,23 @@ def prepare_run_dir(cfg: RecipeConfig, *, decoding: dict[str, Any] | None = None
     run.write_env(environment_record(seeds=[cfg.seed], decoding=decoding, template=cfg.data.template,
                                      extra={"method": cfg.method, "output_dir": str(run.path)}))
     return run
+
+
+def installed_trackers(names: list[str]) -> list[str]:
+    """The recipe's trackers that are importable (config validation has already refused one that is not, so
+    this only matters for a config built by hand); wandb logs offline without an API key."""
+    import importlib.util
+    import os
+
+    out = []
+    for name in names:
+        if importlib.util.find_spec(name) is None:
+            log.warning("tracker %r is not installed; skipped", name)
+            continue
+        if name == "wandb" and not os.environ.get("WANDB_API_KEY"):
+            os.environ.setdefault("WANDB_MODE", "offline")  # offline-safe
+        out.append(name)
+    return out
 
 
 def build_optimizer(params, cfg: RecipeConfig, total_steps: int, lr: float | None = None):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from rlvr_bench.algorithms import (
     agg_loss,
     apply_kl_in_reward,
     compute_advantages,
-    group_metrics,
     kl_loss,
     kl_penalty,
     masked_mean,
@@ -48,6 +46,7 @@ from rlvr_bench.trainers.common import (
     check_prompt_lengths,
     evaluation_callback,
     get_rng_state,
+    installed_trackers,
     load_train_prompts,
     model_config_of,
     model_path_for,
@@ -59,6 +58,13 @@ from rlvr_bench.trainers.common import (
     set_seed,
 )
 from rlvr_bench.trainers.rl_batch import RolloutBatch, collect_rollouts, derive_seed, sequence_logprobs
+from rlvr_bench.trainers.rl_support import (
+    batch_metrics,
+    flat_hparams,
+    make_train_scorer,
+    maybe_fault,
+    response_values,
+)
 from rlvr_bench.utils.dist import get_logger, print0
 from rlvr_bench.utils.fsio import atomic_dir
 from rlvr_bench.utils.rundir import RunDir, read_jsonl, write_json_atomic
@@ -96,7 +102,7 @@ class RLTrainer:
         if config.trainer.torch_threads:
             torch.set_num_threads(config.trainer.torch_threads)
         set_seed(config.seed)
-        trackers = _available_trackers(config.logging.trackers)
+        trackers = installed_trackers(config.logging.trackers)
         self.accelerator = Accelerator(log_with=trackers or None, project_dir=config.output_dir,
                                        mixed_precision=config.trainer.mixed_precision,
                                        cpu=config.model.device == "cpu" or not torch.cuda.is_available())
@@ -111,7 +117,7 @@ class RLTrainer:
         self._load_models(model)
         self.stop_rule = run_stop_rule(config, self.accelerator.unwrap_model(self.model), self.tokenizer)
         self.custom_reward = reward_fn is not None
-        self.scorer = _make_train_scorer(config, reward_fn)
+        self.scorer = make_train_scorer(config, reward_fn)
         self.meter = ComputeMeter()
         self.data_pos = 0
         self.step = 0
@@ -228,7 +234,7 @@ class RLTrainer:
         for start in range(0, t["response_ids"].shape[0], mb):
             idx = torch.arange(start, min(start + mb, t["response_ids"].shape[0]))
             if values:
-                out.append(_response_values(model, t, idx))
+                out.append(response_values(model, t, idx))
             else:
                 out.append(sequence_logprobs(model, t, idx, temperature=self.cfg.rollout.temperature)[0])
         self.meter.forward_tokens += int(t["prompt_mask"].sum() + t["response_mask"].sum())
@@ -331,7 +337,7 @@ class RLTrainer:
         for start in range(0, len(mb_idx), self.cfg.trainer.micro_batch_size):
             idx = mb_idx[start:start + self.cfg.trainer.micro_batch_size]
             mask = t["response_mask"][idx].float().to(acc.device)
-            vpred = _response_values(self.critic, t, idx)
+            vpred = response_values(self.critic, t, idx)
             loss, cf = value_loss(vpred, t["returns"][idx].to(acc.device), t["values"][idx].to(acc.device), mask,
                                   self.algo.cliprange_value, self.algo.loss_agg_mode, **norm)
             acc.backward(loss)
@@ -354,7 +360,7 @@ class RLTrainer:
                         int(batch.stats["dapo/rounds"]))
             return metrics
         t = self.prepare(batch)
-        metrics.update(_batch_metrics(batch, t))
+        metrics.update(batch_metrics(batch, t))
         metrics.update(self.update(t))
         metrics["actor/lr"] = float(self.scheduler.get_last_lr()[0])
         return metrics
@@ -374,7 +380,7 @@ class RLTrainer:
             if self.prompt_metrics:
                 self.run.log_metrics({"step": 0, **self.prompt_metrics})
         if self.trackers:
-            self.accelerator.init_trackers(cfg.logging.project, config=_flat_hparams(self.algo, cfg))
+            self.accelerator.init_trackers(cfg.logging.project, config=flat_hparams(self.algo, cfg))
         self.callback = evaluation_callback(cfg, self.run, log_fn=lambda m, s: self.accelerator.log(m, step=s),
                                             final_step=cfg.trainer.steps)
         if self.resume_step:
@@ -398,7 +404,7 @@ class RLTrainer:
             if step % save_every == 0 or step == cfg.trainer.steps:
                 self.save_checkpoint(step)
                 self._evaluate(step)
-            _maybe_fault(step)
+            maybe_fault(step)
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
             self.run.mark_complete({"steps": cfg.trainer.steps, **self.meter.as_dict()})
@@ -456,81 +462,6 @@ class RLTrainer:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
             os.replace(tmp, self.run.metrics_path)
         print0(f"resumed {self.run.path} from step {step}")
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-
-
-def _response_values(critic: Any, t: dict[str, torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
-    """Critic values V(s_t) before each response token: (b, T)."""
-    device = next(critic.parameters()).device
-    p_ids, p_mask = t["prompt_ids"][idx].to(device), t["prompt_mask"][idx].to(device)
-    r_ids, r_mask = t["response_ids"][idx].to(device), t["response_mask"][idx].to(device)
-    attn = torch.cat([p_mask, r_mask], dim=1)
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
-    values = critic(torch.cat([p_ids, r_ids], dim=1), attention_mask=attn, position_ids=pos)
-    length = r_ids.shape[1]
-    return values[:, -length - 1:-1]
-
-
-def _batch_metrics(batch: RolloutBatch, t: dict[str, torch.Tensor]) -> dict[str, float]:
-    mask = t["response_mask"].float()
-    scores = t["scores"]
-    adv = t["advantages"][mask.bool()]
-    lengths = mask.sum(-1)
-    out = {"reward/mean": float(scores.mean()), "reward/std": float(scores.std()) if len(scores) > 1 else 0.0,
-           "reward/accuracy": float(sum(batch.correct) / len(batch.correct)),
-           "adv/mean": float(adv.mean()) if adv.numel() else 0.0, "adv/std": float(adv.std()) if adv.numel() > 1 else 0.0,
-           "adv/max": float(adv.max()) if adv.numel() else 0.0, "adv/min": float(adv.min()) if adv.numel() else 0.0,
-           "response/length_mean": float(lengths.mean()), "response/length_max": float(lengths.max()),
-           "response/truncated_frac": float(sum(batch.truncated) / len(batch.truncated))}
-    out.update({f"groups/{k}": v for k, v in group_metrics(torch.tensor(batch.correct), t["group"]).items()})
-    if "ref_log_probs" in t and "old_log_probs" in t:
-        out["actor/kl_to_ref"] = float(masked_mean(t["old_log_probs"] - t["ref_log_probs"], mask))
-    return out
-
-
-def _make_train_scorer(cfg: RecipeConfig, reward_fn: Callable | None):
-    """``scorer(texts, answers, truncated) -> correctness``; a raising or NaN reward scores 0 (logged)."""
-    from rlvr_bench.evaluation.scoring import make_scorer
-
-    base = make_scorer(cfg.reward.name, timeout=cfg.reward.timeout, weights=cfg.reward.weights,
-                       code_mode=cfg.reward.code_mode, custom=reward_fn)
-
-    def scorer(texts: list[str], answers: list[str], truncated: list[bool]) -> list[float]:
-        verdicts = base(texts, answers)
-        return [0.0 if tr else float(v.score) for v, tr in zip(verdicts, truncated)]
-
-    return scorer
-
-
-def _available_trackers(names: list[str]) -> list[str]:
-    import importlib.util
-
-    module = {"tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
-    out = []
-    for name in names:
-        if importlib.util.find_spec(module[name]) is None:
-            log.warning("tracker %r is not installed; skipped", name)
-            continue
-        if name == "wandb" and not os.environ.get("WANDB_API_KEY"):
-            os.environ.setdefault("WANDB_MODE", "offline")  # offline-safe
-        out.append(name)
-    return out
-
-
-def _flat_hparams(algo: ResolvedAlgorithm, cfg: RecipeConfig) -> dict[str, Any]:
-    flat = {f"algorithm/{k}": v for k, v in algo.as_dict().items() if isinstance(v, (int, float, str, bool))}
-    flat.update({"trainer/lr": cfg.trainer.learning_rate, "trainer/steps": cfg.trainer.steps,
-                 "rollout/n": cfg.rollout.n, "rollout/temperature": cfg.rollout.temperature, "seed": cfg.seed})
-    return flat
-
-
-def _maybe_fault(step: int) -> None:
-    """Fault injection for the resume test: SIGKILL this process after ``RLVR_BENCH_KILL_AFTER_STEP``."""
-    target = os.environ.get("RLVR_BENCH_KILL_AFTER_STEP")
-    if target is not None and int(target) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def run_rl(cfg: RecipeConfig) -> Path:

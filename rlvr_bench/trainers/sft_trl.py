@@ -29,7 +29,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from rlvr_bench.config import RecipeConfig
-from rlvr_bench.trainers.common import ComputeMeter
+from rlvr_bench.trainers.common import ComputeMeter, installed_trackers
 from rlvr_bench.utils.dist import get_logger, world_size
 from rlvr_bench.utils.fsio import atomic_dir
 from rlvr_bench.utils.rundir import RunDir, read_jsonl, write_json_atomic
@@ -81,18 +81,8 @@ def device_settings(cfg: RecipeConfig) -> dict[str, Any]:
 
 
 def report_to(trackers: list[str]) -> list[str]:
-    """The recipe's trackers that are installed (transformers' ``report_to``); wandb offline without a key."""
-    import importlib.util
-
-    out = []
-    for name in trackers:
-        if importlib.util.find_spec(name) is None:
-            log.warning("tracker %r is not installed; skipped", name)
-            continue
-        if name == "wandb" and not os.environ.get("WANDB_API_KEY"):
-            os.environ.setdefault("WANDB_MODE", "offline")
-        out.append(name)
-    return out or ["none"]
+    """transformers' ``report_to``: the recipe's installed trackers, or ``["none"]``."""
+    return installed_trackers(trackers) or ["none"]
 
 
 def batch_layout(batch_size: int, micro_batch_size: int, world: int | None = None) -> tuple[int, int]:

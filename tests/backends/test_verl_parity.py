@@ -134,7 +134,8 @@ def test_reward_reaches_verl_with_local_trainer_scores(exports, preset, tmp_path
     from rlvr_bench.config import load_config
     from rlvr_bench.models.loading import load_tokenizer
     from rlvr_bench.rewards import overlong_penalty
-    from rlvr_bench.trainers.rl import _make_train_scorer, resolve_algorithm
+    from rlvr_bench.trainers.rl import resolve_algorithm
+    from rlvr_bench.trainers.rl_support import make_train_scorer
 
     export_dir = exports[preset]
     cfg = load_config(export_dir / "recipe.yaml")
@@ -143,7 +144,7 @@ def test_reward_reaches_verl_with_local_trainer_scores(exports, preset, tmp_path
     cases, local = _reward_cases(export_dir, load_tokenizer(cfg.model.name_or_path), max_len)
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     got = json.loads(run_verl_env(VERL_PYTHON, "reward", str(export_dir), str(tmp_path / "cases.json")))
-    scorer = _make_train_scorer(cfg, None)  # the local trainer's scoring, then its shaping
+    scorer = make_train_scorer(cfg, None)  # the local trainer's scoring, then its shaping
     correct = scorer([t for t, *_ in local], [g for _, g, *_ in local], [tr for *_, tr, _ in local])
     expected = [c + (overlong_penalty(n, max_len, algo.overlong_buffer_len) if algo.overlong_penalty else 0.0)
                 for c, (*_, n) in zip(correct, local)]

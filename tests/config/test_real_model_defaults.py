@@ -93,8 +93,7 @@ def test_config_from_dict_resolves_too():
 
 
 def test_every_shipped_recipe_still_validates():
-    from rlvr_bench.recipes import recipes_dir
-    from rlvr_bench.recipes import validate_all
+    from rlvr_bench.recipes import recipes_dir, validate_all
 
     rows, errors = validate_all(recipes_dir())
     assert not errors, errors

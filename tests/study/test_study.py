@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rlvr_bench.cli import main
-from rlvr_bench.recipes import recipes_dir
 from rlvr_bench.config import ConfigError
+from rlvr_bench.recipes import recipes_dir
 from rlvr_bench.study import default_study_path, load_study
 from rlvr_bench.study.runner import plan_jobs
 
