@@ -180,8 +180,8 @@ def register_preset(spec: AlgorithmSpec, *, reference: str = "", replace: bool =
     Raises:
         ValueError: the name is taken (pass ``replace=True``), or its estimator / policy loss is not registered.
     """
-    from rlvr_bench.algorithms.advantages import advantage_estimator_spec
-    from rlvr_bench.algorithms.policy_loss import policy_loss_spec
+    from .advantages import advantage_estimator_spec
+    from .policy_loss import policy_loss_spec
 
     if spec.preset in PRESETS and not replace:
         raise ValueError(f"preset {spec.preset!r} is already registered (pass replace=True to replace it)")
