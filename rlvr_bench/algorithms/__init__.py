@@ -23,6 +23,7 @@ Typical use in a trainer step::
                                 loss_agg_mode=algo.loss_agg_mode, **algo.policy_loss_knobs())
 """
 
+from . import policy_losses_2025  # noqa: F401  (registers gspo, sapo, geo_mean, cispo, clip_cov, kl_cov)
 from .advantages import (
     ADVANTAGE_ESTIMATORS,
     AdvantageEstimatorFn,

@@ -125,7 +125,7 @@ def test_policy_loss_specs_and_knob_checks():
     assert algorithm_problems("grpo", {"clip_ratio_low": 1.0}) == [
         ("clip_ratio_low", 1.0, "is out of range (must be < 1.0)")]
     assert algorithm_problems("dapo", {"clip_ratio_c": 2.0, "clip_ratio_high": None}) == []
-    assert registry_names("policy_losses") == ["vanilla"]
+    assert registry_names("policy_losses") == ["cispo", "clip_cov", "geo_mean", "gspo", "kl_cov", "sapo", "vanilla"]
     assert BASE.policy_loss_knobs() == {"clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0}
 
 
@@ -133,7 +133,7 @@ def test_policy_loss_specs_and_knob_checks():
     ({"clip_ratio_c": 1.0}, "r.yaml: 'algorithm.clip_ratio_c' = 1.0 is out of range (must be > 1.0)"),
     ({"clip_ratio_low": -0.1}, "r.yaml: 'algorithm.clip_ratio_low' = -0.1 is out of range (must be >= 0.0)"),
     ({"policy_loss": "vanila"}, "r.yaml: 'algorithm.policy_loss' = 'vanila' is not allowed (choose one of: "
-                                "vanilla); did you mean 'vanilla'?"),
+                                "cispo, clip_cov, geo_mean, gspo, kl_cov, sapo, vanilla); did you mean 'vanilla'?"),
     ({"preset": "grop"}, "r.yaml: 'algorithm.preset' = 'grop' is not allowed (choose one of: grpo, dr_grpo, "
                          "dapo, rloo, reinforce_pp, reinforce_pp_baseline, remax, ppo); did you mean 'grpo'?"),
 ])

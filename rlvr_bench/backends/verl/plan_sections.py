@@ -325,8 +325,10 @@ def _policy_loss_row(algo: ResolvedAlgorithm, problems: list[str]) -> Row:
     if spec.verl_name is None:
         _bad(problems, "algorithm.policy_loss", algo.policy_loss, "no verl equivalent")
         return Row("algorithm.policy_loss", algo.policy_loss, {}, "exact", "no verl equivalent")
+    note = ("clipped surrogate with dual-clip (the policy loss every preset uses)" if algo.policy_loss == "vanilla"
+            else f"verl's {spec.verl_name}; knobs without a recipe field take verl's defaults")
     return Row("algorithm.policy_loss", algo.policy_loss, {f"{A}.policy_loss.loss_mode": spec.verl_name}, "exact",
-               "clipped surrogate with dual-clip (the policy loss every preset uses)")
+               note)
 
 
 # ------------------------------------------------------------------------------------------ trainer
