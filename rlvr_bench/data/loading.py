@@ -1,21 +1,7 @@
 """Prompt datasets from the Hugging Face hub, local files or the built-in toy tasks.
 
-Every loader returns a ``datasets.Dataset`` with the canonical columns
-
-``id``
-    unique problem id (a string): the dataset's id column, or ``"<source>/<row index>"``.
-``problem``
-    the problem text a prompt template renders.
-``answer``
-    the verifiable gold answer as a string (numbers are written without a trailing ``.0``).
-``solution``
-    a reference trace, only when a solution column is mapped.
-``data_source``
-    where the row came from (kept when the dataset has it, else the source name); verl's reward
-    interface receives it.
-
-Other columns are kept unchanged. Problems with a column mapping that does not fit the data fail with
-one-line :class:`DataError` messages that name the missing column and list the columns that exist.
+Every loader returns a ``datasets.Dataset`` with the canonical columns ``id``, ``problem``, ``answer`` (and
+``solution``, ``data_source``), described in :mod:`rlvr_bench.data.reading`.
 
 This module is the public entry: :func:`load_prompts` sends a benchmark short name to
 :mod:`rlvr_bench.data.benchmarks` and every other source to :func:`rlvr_bench.data.reading.read_prompts`;

@@ -17,6 +17,7 @@ __all__ = [
     "PromptTemplate",
     "TEMPLATES",
     "chat_end_token",
+    "chat_template_sha256",
     "get_template",
     "render_prompt",
     "template_names",
@@ -152,6 +153,14 @@ def template_sha256(template: str | PromptTemplate, tokenizer=None) -> str:
     record = {"name": tpl.name, "pattern": tpl.pattern, "chat": tpl.chat, "system": tpl.system,
               "chat_template": getattr(tokenizer, "chat_template", None) if tpl.chat else None}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+def chat_template_sha256(tokenizer) -> str | None:
+    """sha256 of the tokenizer's own Jinja chat template (None without one)."""
+    import hashlib
+
+    chat = getattr(tokenizer, "chat_template", None)
+    return hashlib.sha256(chat.encode()).hexdigest() if isinstance(chat, str) else None
 
 
 def chat_end_token(tokenizer) -> str | None:

@@ -28,17 +28,14 @@ def _benchmark_arg(name: str, limit: int | None = None):
     """The benchmark's rows, loaded before the model (a missing file or an offline hub fails first): ``toy`` is
     the toy test split, ``toy/<family>`` that family's rows of it (default toy tasks); everything else goes to
     the benchmark loader, named as ``evaluate`` names it."""
-    if name == "toy" or name.startswith("toy/"):
-        from rlvr_bench.data.toy import toy_dataset
+    from rlvr_bench.data.train_prompts import is_toy_source, toy_split
 
-        ds = toy_dataset("test")
-        family = name.partition("/")[2]
-        if family:
-            ds = ds.filter(lambda row: row["family"] == family)
-            if len(ds) == 0:
-                raise UserError(f"benchmark {name!r}: the default toy tasks have no family {family!r}")
-        ds.info.dataset_name = f"toy-{family}" if family else "toy"
-        return ds
+    if is_toy_source(name):
+        from types import SimpleNamespace
+
+        from rlvr_bench.config.toy import ToyConfig
+
+        return toy_split(SimpleNamespace(toy=ToyConfig()), "test", name)
     from rlvr_bench.data.benchmarks import load_benchmark
 
     ds = load_benchmark(name, limit=limit)
@@ -210,19 +207,17 @@ def _evaluate_one(model: Any, tokenizer: Any, bench: str, data: Any, template: s
 def _write_env(out: Path, args: argparse.Namespace, settings: dict[str, Any], decoding: Any, template: str | None,
                templates: dict[str, str], model: Any, tokenizer: Any, from_run: list[str]) -> None:
     """``env.json`` of the evaluation: versions, decoding, the model's provenance and the stop rule."""
-    import hashlib
-
+    from rlvr_bench.data.templates import chat_template_sha256
     from rlvr_bench.rollout.stopping import resolve_stop_rule
     from rlvr_bench.utils.envinfo import environment_record
     from rlvr_bench.utils.provenance import model_provenance
     from rlvr_bench.utils.rundir import RunDir
 
     rule = resolve_stop_rule(tokenizer, template, model=model, strings=decoding.stop)
-    chat = getattr(tokenizer, "chat_template", None)
     RunDir(out).path.mkdir(parents=True, exist_ok=True)
     RunDir(out).write_env(environment_record(
         seeds=list(settings["seeds"]), decoding=rule.apply(decoding).as_dict(), template=template,
         extra={"model": str(args.model), "benchmarks": settings["benchmarks"], "templates": templates,
                "model_provenance": model_provenance(args.model, model), "stop": rule.as_dict(),
-               "chat_template_sha256": hashlib.sha256(chat.encode()).hexdigest() if isinstance(chat, str) else None,
+               "chat_template_sha256": chat_template_sha256(tokenizer),
                "settings_from_run": from_run}))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rlvr_bench.data.templates import template_sha256
 from rlvr_bench.evaluation.samples import Unit, load_complete_units, plan_units, unit_seed
 from rlvr_bench.evaluation.scoring import make_scorer, resolved_reward
 from rlvr_bench.rollout import Decoding, RolloutEngine, build_engine
@@ -229,7 +230,7 @@ def evaluate(
         "mean_at_n": stats["pass_at_k"][1], "truncated_fraction": truncated / total,
         "tokens": tokens, "seconds_this_call": seconds, "samples": total,
         "decoding": decoding.as_dict(), "template": template, "reward": reward, "engine": engine.describe(),
-        "stop": stop, "template_sha256": _template_hash(template, tokenizer),
+        "stop": stop, "template_sha256": template_sha256(template, tokenizer),
         "reward_resolved": resolved_reward(reward, [r["answer"] for r in rows]),
         "overlong_prompts": sorted(ids[i] for i in overlong),
     }
@@ -241,12 +242,6 @@ def evaluate(
         _write_summary(run, summary)
     return EvalResult(benchmark=name, step=step, n=n, seeds=seeds, ids=ids, correct=correct,
                       pass_at_k=stats["pass_at_k"], pass_at_k_std=stats["pass_at_k_std"], summary=summary)
-
-
-def _template_hash(template: str, tokenizer: Any) -> str:
-    from rlvr_bench.data.templates import template_sha256
-
-    return template_sha256(template, tokenizer)
 
 
 def _template_text(template: str, tokenizer: Any) -> str:

@@ -181,18 +181,15 @@ def record_provenance(run: RunDir, cfg: RecipeConfig, model: Any, tokenizer: Any
                       answers: list[str] | None = None, custom_reward: bool = False) -> None:
     """Add what tells this run's results apart to ``env.json``: the model's revision or weights hash, the stop
     rule, the template and chat-template hashes, and what the reward resolved to on the training rows."""
-    import hashlib
-
-    from rlvr_bench.data.templates import template_sha256
+    from rlvr_bench.data.templates import chat_template_sha256, template_sha256
     from rlvr_bench.evaluation.scoring import resolved_reward
     from rlvr_bench.utils.provenance import model_provenance
 
-    chat = getattr(tokenizer, "chat_template", None)
     record = {
         "model": model_provenance(model_path_for(cfg.model.name_or_path, cfg), model),
         "stop": rule.as_dict() if rule is not None else None,
         "template_sha256": template_sha256(cfg.data.template, tokenizer),
-        "chat_template_sha256": hashlib.sha256(chat.encode()).hexdigest() if isinstance(chat, str) else None,
+        "chat_template_sha256": chat_template_sha256(tokenizer),
         "reward_resolved": resolved_reward(cfg.reward.name, answers or [], custom=custom_reward),
     }
     import json
