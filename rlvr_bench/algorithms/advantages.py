@@ -22,6 +22,7 @@ from torch import Tensor
 
 from .functional import masked_whiten
 from .groups import GroupIndex, as_group_index, group_stats
+from .knobs import KnobSpec
 
 __all__ = [
     "ADVANTAGE_ESTIMATORS",
@@ -39,7 +40,9 @@ __all__ = [
 class AdvantageEstimatorFn(Protocol):
     """The one signature of every registered advantage estimator.
 
-    Returns ``(advantages, returns)``, both (bs, response_length).
+    Returns ``(advantages, returns)``, both (bs, response_length). Besides these arguments an estimator
+    receives each of its declared ``params`` (:class:`~rlvr_bench.algorithms.knobs.KnobSpec`, e.g. pass@k's
+    ``k``) as a keyword.
     """
 
     def __call__(
@@ -54,6 +57,7 @@ class AdvantageEstimatorFn(Protocol):
         lam: float,
         norm_adv_by_std: bool,
         eps: float,
+        **params: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
@@ -71,6 +75,8 @@ class AdvantageEstimatorSpec:
         verl_name: verl's ``algorithm.adv_estimator`` value, or None when verl has no equivalent.
         verl_missing_reason: why there is no verl equivalent (set iff ``verl_name`` is None).
         knobs: the estimator's arguments and their default values (e.g. gamma, lam), read-only.
+        params: knobs beyond the common signature (name -> KnobSpec), set in ``algorithm.knobs`` and passed
+            to the function as keywords (e.g. ``k`` of the pass@k estimators).
     """
 
     name: str
@@ -82,6 +88,7 @@ class AdvantageEstimatorSpec:
     verl_name: Optional[str] = None
     verl_missing_reason: Optional[str] = None
     knobs: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, KnobSpec] = field(default_factory=dict)
 
 
 ADVANTAGE_ESTIMATORS: dict[str, AdvantageEstimatorSpec] = {}
@@ -98,6 +105,7 @@ def register_advantage_estimator(
     verl_name: Optional[str],
     verl_missing_reason: Optional[str] = None,
     knobs: Optional[Mapping[str, Any]] = None,
+    params: Optional[Mapping[str, KnobSpec]] = None,
 ) -> Callable[[AdvantageEstimatorFn], AdvantageEstimatorFn]:
     """Decorator registering an estimator and its metadata under ``name`` (like verl's ``register_adv_est``).
 
@@ -122,6 +130,7 @@ def register_advantage_estimator(
             name=name, fn=fn, needs_values=needs_values, needs_reference=needs_reference,
             needs_greedy_baseline=needs_greedy_baseline, min_group_size=min_group_size, verl_name=verl_name,
             verl_missing_reason=verl_missing_reason, knobs=MappingProxyType(dict(knobs or {})),
+            params=MappingProxyType(dict(params or {})),
         )
         return fn
 
@@ -339,6 +348,7 @@ def compute_advantages(
     lam: float = 1.0,
     norm_adv_by_std: bool = True,
     eps: float = 1e-6,
+    **params: Any,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Compute ``(advantages, returns)`` with a registered estimator; the trainer's single entry point.
 
@@ -356,6 +366,7 @@ def compute_advantages(
         lam: GAE lambda (gae).
         norm_adv_by_std: grpo only; False gives Dr. GRPO's advantage (arXiv 2503.20783).
         eps: grpo's std epsilon (verl's 1e-6).
+        **params: the estimator's declared ``params`` (e.g. ``k``); one left out takes its default.
 
     Returns:
         advantages (bs, T) and returns (bs, T), computed without gradient.
@@ -363,7 +374,12 @@ def compute_advantages(
     Raises:
         ValueError: unknown estimator (the message lists the valid ones), bad shapes, missing inputs.
     """
-    fn = get_advantage_estimator(estimator)
+    spec = advantage_estimator_spec(estimator)
+    unknown = sorted(set(params) - set(spec.params))
+    if unknown:
+        raise ValueError(f"advantage estimator {estimator!r} has no parameter {', '.join(unknown)}; its "
+                         f"parameters: {', '.join(spec.params) or 'none'}")
+    values_of_params = {k: params[k] if params.get(k) is not None else p.default for k, p in spec.params.items()}
     if token_level_rewards.dim() != 2 or response_mask.shape != token_level_rewards.shape:
         raise ValueError(
             "token_level_rewards and response_mask must both be (bs, response_length); got "
@@ -375,8 +391,8 @@ def compute_advantages(
     if group_index is not None:
         index = as_group_index(group_index, token_level_rewards.shape[0], device=token_level_rewards.device)
     with torch.no_grad():
-        return fn(
+        return spec.fn(
             token_level_rewards=token_level_rewards, response_mask=response_mask, group_index=index,
             values=values, reward_baselines=reward_baselines, gamma=gamma, lam=lam,
-            norm_adv_by_std=norm_adv_by_std, eps=eps,
+            norm_adv_by_std=norm_adv_by_std, eps=eps, **values_of_params,
         )

@@ -15,6 +15,7 @@ from typing import Any, Optional, Protocol
 import torch
 
 from .aggregation import agg_loss
+from .knobs import KnobSpec
 from .functional import masked_mean
 
 __all__ = [
@@ -55,40 +56,6 @@ class PolicyLossFn(Protocol):
         dp_size: int,
         **knobs: Any,
     ) -> tuple[torch.Tensor, dict[str, float]]: ...
-
-
-_BOUNDS = {"gt": (lambda v, b: v > b, ">"), "ge": (lambda v, b: v >= b, ">="),
-           "lt": (lambda v, b: v < b, "<"), "le": (lambda v, b: v <= b, "<=")}
-
-
-@dataclass(frozen=True)
-class KnobSpec:
-    """One tunable argument of a policy loss.
-
-    Attributes:
-        default: value when neither the preset nor the recipe sets it (None may mean "off").
-        help: one line for docs and error messages.
-        gt, ge, lt, le: numeric bounds a non-None value must satisfy.
-        verl_key: the key under verl's ``actor_rollout_ref.actor`` config (e.g. ``clip_ratio_c``), or None.
-    """
-
-    default: Any
-    help: str
-    gt: Optional[float] = None
-    ge: Optional[float] = None
-    lt: Optional[float] = None
-    le: Optional[float] = None
-    verl_key: Optional[str] = None
-
-    def problem(self, value: Any) -> Optional[str]:
-        """None when ``value`` is allowed, else why not (``"is out of range (must be > 1.0)"``)."""
-        if value is None or not isinstance(value, (int, float)):
-            return None
-        for name, (ok, sign) in _BOUNDS.items():
-            bound = getattr(self, name)
-            if bound is not None and not ok(value, bound):
-                return f"is out of range (must be {sign} {bound})"
-        return None
 
 
 @dataclass(frozen=True)

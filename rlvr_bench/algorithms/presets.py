@@ -22,7 +22,8 @@ overrides ``use_kl_loss`` / ``use_kl_in_reward`` to False (and then needs no ref
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .advantages import advantage_estimator_spec
@@ -78,6 +79,11 @@ class AlgorithmSpec:
     entropy_coeff: float = 0.0
     loss_scale_factor: Optional[float] = None
     policy_loss: str = "vanilla"
+    entropy_top_ratio: Optional[float] = None
+    entropy_target: Optional[float] = None
+    entropy_coeff_step: float = 0.005
+    reference_reset_every: int = 0
+    knobs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def needs_critic(self) -> bool:
@@ -95,14 +101,28 @@ class AlgorithmSpec:
         """One greedy response per prompt is generated iff the estimator reads it (remax)."""
         return advantage_estimator_spec(self.adv_estimator).needs_greedy_baseline
 
+    def _knob_value(self, name: str, default: Any) -> Any:
+        if name in _FIELD_NAMES:
+            return getattr(self, name)
+        value = self.knobs.get(name)
+        return default if value is None else value
+
     def policy_loss_knobs(self) -> dict[str, Any]:
-        """The policy loss's knobs with this algorithm's values (a knob with no field: its default)."""
+        """The policy loss's knobs with this algorithm's values: the field of that name (the clip ratios),
+        else ``knobs[name]``, else the knob's default."""
         spec = policy_loss_spec(self.policy_loss)
-        return {name: getattr(self, name, knob.default) for name, knob in spec.knobs.items()}
+        return {name: self._knob_value(name, knob.default) for name, knob in spec.knobs.items()}
+
+    def estimator_params(self) -> dict[str, Any]:
+        """The advantage estimator's ``params`` (e.g. pass@k's ``k``): ``knobs[name]``, else the default."""
+        spec = advantage_estimator_spec(self.adv_estimator)
+        return {name: self._knob_value(name, knob.default) for name, knob in spec.params.items()}
 
     def as_dict(self) -> dict[str, Any]:
-        """Every setting as a flat dict (:data:`ALGORITHM_KEYS` order, ``needs_*`` included)."""
-        return {key: getattr(self, key) for key in ALGORITHM_KEYS}
+        """Every setting as a flat dict (:data:`ALGORITHM_KEYS` order, ``needs_*`` included; ``knobs`` a dict)."""
+        out = {key: getattr(self, key) for key in ALGORITHM_KEYS}
+        out["knobs"] = dict(self.knobs)
+        return out
 
 
 PRESET_KEYS: tuple[str, ...] = (
@@ -115,9 +135,12 @@ PRESET_KEYS: tuple[str, ...] = (
 
 ALGORITHM_KEYS: tuple[str, ...] = PRESET_KEYS + (
     "kl_penalty_type", "max_resample_rounds", "overlong_buffer_len", "critic_lr", "cliprange_value",
-    "entropy_coeff", "loss_scale_factor", "policy_loss", "preset",
+    "entropy_coeff", "loss_scale_factor", "policy_loss", "entropy_top_ratio", "entropy_target",
+    "entropy_coeff_step", "reference_reset_every", "knobs", "preset",
 )
 """The keys of :meth:`AlgorithmSpec.as_dict` (``algorithm.json``, ``rlvr_state.json``), in order."""
+
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(AlgorithmSpec)) - {"knobs", "preset"}
 
 BASE = AlgorithmSpec(preset="base")
 """The shared settings (verl defaults): GRPO advantages, token-mean, clip 0.2/0.2, dual-clip 3, no KL,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Optional
 
 from .advantages import ADVANTAGE_ESTIMATORS
@@ -20,6 +21,7 @@ from .presets import PRESETS, AlgorithmSpec, preset
 
 __all__ = ["ResolvedAlgorithm", "algorithm_problems", "registry_names", "resolve_algorithm"]
 
+_FIELDS = frozenset(f.name for f in dataclasses.fields(AlgorithmSpec)) - {"knobs", "preset"}
 _REGISTRIES = {"presets": PRESETS, "advantage_estimators": ADVANTAGE_ESTIMATORS, "policy_losses": POLICY_LOSSES}
 
 
@@ -50,6 +52,9 @@ def resolve_algorithm(preset_name: str, overrides: Mapping[str, Any], *, max_new
     unknown = sorted(set(changes) - fields)
     if unknown:
         raise ValueError(f"unknown algorithm setting(s) {', '.join(unknown)}")
+    # knobs merge: the recipe's entries over the preset's (a recipe sets one knob without repeating the rest)
+    changes["knobs"] = MappingProxyType({**base.knobs, **{k: v for k, v in (changes.get("knobs") or {}).items()
+                                                         if v is not None}})
     algo = dataclasses.replace(base, **changes)
     filled: dict[str, Any] = {}
     if algo.overlong_buffer_len is None:
@@ -69,19 +74,29 @@ def registry_names(kind: str) -> list[str]:
     return names if kind == "presets" else sorted(names)
 
 
-def algorithm_problems(preset_name: str, overrides: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
-    """Policy-loss knob values of a recipe that the loss's :class:`KnobSpec` bounds reject.
+def algorithm_problems(preset_name: str, overrides: Mapping[str, Any],
+                       group_size: Optional[int] = None) -> list[tuple[str, Any, str]]:
+    """Knob values of a recipe that the chosen policy loss's and estimator's :class:`KnobSpec` reject.
 
-    The loss is ``overrides["policy_loss"]`` or the preset's. A recipe field named like a knob of some
-    registered loss but not of this one, set to a value, is a problem too.
+    The loss and estimator are ``overrides["policy_loss"]`` / ``["adv_estimator"]`` or the preset's. A
+    recipe field named like a knob of some registered loss but not of this one, set to a value, is a
+    problem; so is a key of ``overrides["knobs"]`` that neither the loss nor the estimator declares, or one
+    that has its own ``algorithm.*`` field.
+
+    Args:
+        group_size: ``rollout.n``, for knobs that must not exceed it (pass@k's k); None skips that check.
 
     Returns:
-        ``(field, value, what is wrong)`` for each problem (``"is out of range (must be > 1.0)"``).
+        ``(field, value, what is wrong)`` for each problem (``"is out of range (must be > 1.0)"``); ``field``
+        is ``knobs.NAME`` for an entry of ``algorithm.knobs``.
     """
-    loss_name: Optional[str] = overrides.get("policy_loss") or preset(preset_name).policy_loss
+    base = preset(preset_name)
+    loss_name: str = overrides.get("policy_loss") or base.policy_loss
+    est_name: str = overrides.get("adv_estimator") or base.adv_estimator
     spec = POLICY_LOSSES[loss_name]
-    knob_fields = {name for s in POLICY_LOSSES.values() for name in s.knobs}
-    problems = []
+    params = ADVANTAGE_ESTIMATORS[est_name].params
+    knob_fields = {name for s in POLICY_LOSSES.values() for name in s.knobs} & _FIELDS
+    problems: list[tuple[str, Any, str]] = []
     for key, value in overrides.items():
         if value is None or key not in knob_fields:
             continue
@@ -89,6 +104,15 @@ def algorithm_problems(preset_name: str, overrides: Mapping[str, Any]) -> list[t
         if knob is None:
             problems.append((key, value, f"is not a knob of policy loss {loss_name!r} "
                                          f"(its knobs: {', '.join(spec.knobs) or 'none'})"))
-        elif knob.problem(value) is not None:
-            problems.append((key, value, knob.problem(value)))
+        elif knob.problem(value, group_size) is not None:
+            problems.append((key, value, knob.problem(value, group_size)))
+    declared = {**{k: v for k, v in spec.knobs.items() if k not in _FIELDS}, **params}
+    for key, value in {**base.knobs, **(overrides.get("knobs") or {})}.items():
+        if key in _FIELDS:
+            problems.append((f"knobs.{key}", value, f"has its own field: set algorithm.{key} instead"))
+        elif key not in declared:
+            problems.append((f"knobs.{key}", value, f"is not a knob of policy loss {loss_name!r} or advantage "
+                                                    f"estimator {est_name!r} (theirs: {', '.join(declared) or 'none'})"))
+        elif declared[key].problem(value, group_size) is not None:
+            problems.append((f"knobs.{key}", value, declared[key].problem(value, group_size)))
     return problems

@@ -352,9 +352,8 @@ def _cross_checks(obj: Any, source: str) -> None:
         _check_warmup(obj, source)
     if isinstance(obj, LoggingConfig):
         _check_trackers(obj, source)
-    if isinstance(obj, AlgorithmConfig):
-        _check_algorithm_knobs(obj, source)
     if isinstance(obj, RecipeConfig):
+        _check_algorithm_knobs(obj.algorithm, source, obj.rollout.n)
         _resolve_model_defaults(obj, source)
 
 
@@ -366,11 +365,12 @@ def _registry_names(kind: str) -> list[str]:
     return registry_names(kind)
 
 
-def _check_algorithm_knobs(algo: AlgorithmConfig, source: str) -> None:
-    """Policy-loss knobs (clip ratios) against the bounds their loss declares (``KnobSpec``)."""
+def _check_algorithm_knobs(algo: AlgorithmConfig, source: str, group_size: int) -> None:
+    """Policy-loss and estimator knobs (clip ratios, ``algorithm.knobs``) against the bounds their registry
+    entry declares (``KnobSpec``), k of pass@k against the group size ``rollout.n``."""
     from rlvr_bench.algorithms import algorithm_problems
 
-    for key, value, problem in algorithm_problems(algo.preset, vars(algo)):
+    for key, value, problem in algorithm_problems(algo.preset, vars(algo), group_size):
         raise ConfigError(f"{source}: 'algorithm.{key}' = {_show(value)} {problem}")
 
 

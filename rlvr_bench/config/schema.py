@@ -152,6 +152,19 @@ class AlgorithmConfig:
     cliprange_value: float | None = opt(None, "PPO value clipping range", gt=0.0)
     entropy_coeff: float | None = opt(None, "entropy bonus weight", ge=0.0)
     loss_scale_factor: float | None = opt(None, "Dr. GRPO's constant divisor; None = max response length", gt=0.0)
+    entropy_top_ratio: float | None = opt(
+        None, "keep the policy gradient only on this fraction of the batch's highest-entropy response tokens "
+        "(arXiv 2506.01939: 0.2); None = every token", gt=0.0, le=1.0)
+    entropy_target: float | None = opt(
+        None, "adaptive entropy coefficient: after each step entropy_coeff moves by entropy_coeff_step towards "
+        "keeping the mean token entropy at this target (arXiv 2505.22312); None = static entropy_coeff", gt=0.0)
+    entropy_coeff_step: float | None = opt(None, "adaptive entropy coefficient: change per step", gt=0.0)
+    reference_reset_every: int | None = opt(
+        None, "ProRL (arXiv 2505.24864): every N steps the reference becomes the current policy and the "
+        "optimizer state is reset; 0 = never", ge=0)
+    knobs: dict[str, bool | int | float] = opt(
+        help="knobs of the policy loss or advantage estimator without a field of their own, named as in their "
+        "registry entry, e.g. {tau_pos: 1.0} (sapo) or {k: 4} (passk); merged over the preset's", factory=dict)
 
 
 @dataclass

@@ -259,7 +259,7 @@ class RLTrainer:
         adv, ret = compute_advantages(
             algo.adv_estimator, token_level_rewards=rewards, response_mask=mask, group_index=t["group"],
             values=t.get("values"), reward_baselines=t.get("baselines"), gamma=algo.gamma, lam=algo.lam,
-            norm_adv_by_std=algo.norm_adv_by_std)
+            norm_adv_by_std=algo.norm_adv_by_std, **algo.estimator_params())
         t["advantages"], t["returns"] = adv, ret
         return t
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.backends.verl.overrides import EXPORT_DIR_TOKEN
+from rlvr_bench.backends.verl.plan_methods import method_rows
 from rlvr_bench.backends.verl.plan_types import WHOLE_SECTIONS, ExportFacts, Row
 from rlvr_bench.backends.verl.stop_loop import AGENT_LOOP_NAME, AGENT_LOOPS_FILE
 
@@ -315,7 +316,7 @@ def algorithm_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, proble
     rows = _estimator_rows(cfg, algo, problems) + _clip_rows(algo, problems) + _kl_rows(algo, problems)
     rows += _batch_rows(cfg, algo, problems) + _dapo_rows(cfg, algo) + _critic_rows(cfg, algo, facts)
     rows.append(_policy_loss_row(algo, problems))
-    return rows
+    return rows + method_rows(cfg, algo, problems)
 
 
 def _policy_loss_row(algo: ResolvedAlgorithm, problems: list[str]) -> Row:
@@ -326,7 +327,7 @@ def _policy_loss_row(algo: ResolvedAlgorithm, problems: list[str]) -> Row:
         _bad(problems, "algorithm.policy_loss", algo.policy_loss, "no verl equivalent")
         return Row("algorithm.policy_loss", algo.policy_loss, {}, "exact", "no verl equivalent")
     note = ("clipped surrogate with dual-clip (the policy loss every preset uses)" if algo.policy_loss == "vanilla"
-            else f"verl's {spec.verl_name}; knobs without a recipe field take verl's defaults")
+            else f"verl's {spec.verl_name}; its knobs are in the algorithm.knobs row")
     return Row("algorithm.policy_loss", algo.policy_loss, {f"{A}.policy_loss.loss_mode": spec.verl_name}, "exact",
                note)
 
