@@ -8,6 +8,10 @@ Every kind has one registry carrying its metadata: advantage estimators
 (:func:`register_advantage_estimator`, :class:`AdvantageEstimatorSpec`), policy losses
 (:func:`register_policy_loss`, :class:`KnobSpec`) and presets (:data:`PRESETS` of :class:`AlgorithmSpec`).
 
+The 2025 advantage estimators live in :mod:`.advantages_2025` (grpo_passk, passk, pkpo: pass@k training;
+opo; gpg) and the 2025 policy losses in :mod:`.policy_losses_2025` (gspo, sapo, geo_mean, cispo, clip_cov,
+kl_cov, gpg); both modules register their entries when this package is imported.
+
 Typical use in a trainer step::
 
     algo = resolve_algorithm("grpo", overrides, max_new_tokens=512, learning_rate=1e-6)
@@ -23,7 +27,10 @@ Typical use in a trainer step::
                                 loss_agg_mode=algo.loss_agg_mode, **algo.policy_loss_knobs())
 """
 
-from . import policy_losses_2025  # noqa: F401  (registers gspo, sapo, geo_mean, cispo, clip_cov, kl_cov)
+from . import (
+    advantages_2025,  # noqa: F401  (registers grpo_passk, passk, pkpo, opo, gpg)
+    policy_losses_2025,  # noqa: F401  (registers gspo, sapo, geo_mean, cispo, clip_cov, kl_cov, gpg)
+)
 from .advantages import (
     ADVANTAGE_ESTIMATORS,
     AdvantageEstimatorFn,

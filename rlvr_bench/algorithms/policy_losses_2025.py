@@ -1,4 +1,4 @@
-"""The 2025 policy losses of verl 0.9.1: GSPO, CISPO, GMPO (``geo_mean``), Clip-Cov, KL-Cov and SAPO.
+"""The 2025 policy losses of verl 0.9.1: GSPO, CISPO, GMPO (``geo_mean``), Clip-Cov, KL-Cov, SAPO and GPG.
 
 Each is registered in :data:`~rlvr_bench.algorithms.policy_loss.POLICY_LOSSES` under verl's
 ``actor.policy_loss.loss_mode`` name, with the one keyword signature
@@ -30,6 +30,7 @@ __all__ = [
     "cispo_policy_loss",
     "clip_cov_policy_loss",
     "geo_mean_policy_loss",
+    "gpg_policy_loss",
     "gspo_policy_loss",
     "kl_cov_policy_loss",
     "sapo_policy_loss",
@@ -404,3 +405,38 @@ def kl_cov_policy_loss(
     loss = _agg(pg_losses, response_mask, loss_agg_mode, loss_scale_factor, batch_num_tokens,
                 global_batch_size, dp_size)
     return loss, {"ppo_kl": _item(ppo_kl_abs)}
+
+
+# ------------------------------------------------------------------------------------------------- GPG
+
+
+@register_policy_loss("gpg", verl_name="gpg")
+def gpg_policy_loss(
+    *,
+    old_log_prob: torch.Tensor,
+    log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    response_mask: torch.Tensor,
+    loss_agg_mode: str,
+    loss_scale_factor: Optional[float],
+    batch_num_tokens: Optional[float],
+    global_batch_size: Optional[float],
+    dp_size: int,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """GPG, Group Policy Gradient (arXiv 2504.02546): plain REINFORCE, L = -log_prob * A.
+
+    Shapes: all tensors (bs, T). No ratio, no clip, no knobs: the token losses -log_prob A are aggregated
+    with ``loss_agg_mode``, so the gradient is -A grad log_prob (weighted by the aggregation). Pair it with
+    the ``gpg`` advantage estimator (its alpha correction) as the paper does. ``old_log_prob`` is unused:
+    the loss is only valid on-policy (one update per rollout batch), as in the paper. verl:
+    ``compute_policy_loss_gpg`` (rollout importance weights not supported here).
+
+    The loss *value* is -A log_prob, not comparable with the clipped-surrogate losses' values.
+
+    Metrics: none (an empty dict, as verl).
+    """
+    del old_log_prob  # on-policy REINFORCE: no importance ratio
+    pg_losses = -log_prob * advantages
+    loss = _agg(pg_losses, response_mask, loss_agg_mode, loss_scale_factor, batch_num_tokens,
+                global_batch_size, dp_size)
+    return loss, {}

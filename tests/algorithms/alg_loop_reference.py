@@ -7,6 +7,7 @@ are nested lists; ``to_lists`` converts tensors.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Hashable, Sequence
@@ -185,3 +186,82 @@ def kl(lp: float, ref: float, kind: str) -> float:
 def value_token_loss(v: float, r: float, v_old: float, clip: float) -> float:
     vc = max(min(v, v_old + clip), v_old - clip)
     return max((v - r) ** 2, (vc - r) ** 2)
+
+
+# ---------------------------------------------------------------- 2025 outcome estimators (advantages_2025)
+
+
+def grpo_passk(rewards: Matrix, mask: Matrix, labels, norm: bool = True, eps: float = 1e-6) -> Matrix:
+    """Only the group's best response gets r_max - r_second_max (over the std + eps when norm); a tied best
+    gets r_max - r_second_max = 0, so which of the tied responses is 'best' does not matter."""
+    s = scores_of(rewards)
+    out = [0.0] * len(s)
+    for idx in members(labels).values():
+        ranked = sorted(idx, key=lambda i: s[i], reverse=True)
+        best, runner_up = ranked[0], ranked[1]
+        adv = s[best] - s[runner_up]
+        out[best] = adv / (std_unbiased([s[i] for i in idx]) + eps) if norm else adv
+    return broadcast(out, mask)
+
+
+def passk(rewards: Matrix, mask: Matrix, labels, k: int, threshold: float = 0.5) -> Matrix:
+    """Pass@k Training (arXiv 2508.10751): R = 1 - C(N_neg, k) / C(N, k), sigma = sqrt(R (1 - R));
+    correct: (1 - R) / sigma, wrong: (1 - R - C(N_neg - 1, k - 1) / C(N - 1, k - 1)) / sigma; 0 if sigma = 0."""
+    s = scores_of(rewards)
+    out = [0.0] * len(s)
+    for idx in members(labels).values():
+        n = len(idx)
+        n_neg = sum(1 for i in idx if not s[i] > threshold)
+        r = 1 - math.comb(n_neg, k) / math.comb(n, k)
+        sigma = math.sqrt(r * (1 - r))
+        for i in idx:
+            if sigma == 0:
+                out[i] = 0.0
+            elif s[i] > threshold:
+                out[i] = (1 - r) / sigma
+            else:
+                out[i] = (1 - r - math.comb(n_neg - 1, k - 1) / math.comb(n - 1, k - 1)) / sigma
+    return broadcast(out, mask)
+
+
+def pkpo(rewards: Matrix, mask: Matrix, labels, k: int) -> Matrix:
+    """PKPO (arXiv 2505.15201) s^(loo-1) times n/k, straight from its definition by enumerating subsets:
+    A_i = (1 / C(n-1, k-1)) sum over k-subsets I containing i of (max_I g - max_{I without i} g);
+    k = 1: the leave-one-out mean baseline (RLOO; a singleton keeps its score)."""
+    s = scores_of(rewards)
+    out = list(s)
+    for idx in members(labels).values():
+        for i in idx:
+            others = [j for j in idx if j != i]
+            if k == 1:
+                out[i] = s[i] - mean([s[j] for j in others]) if others else s[i]
+                continue
+            gains = [max(s[i], max(s[j] for j in rest)) - max(s[j] for j in rest)
+                     for rest in itertools.combinations(others, k - 1)]
+            out[i] = sum(gains) / math.comb(len(others), k - 1)
+    return broadcast(out, mask)
+
+
+def opo(rewards: Matrix, mask: Matrix, labels) -> Matrix:
+    """OPO (arXiv 2505.23585): A_i = s_i - sum_g l s / sum_g l with l = response length; singleton: b = 0."""
+    s = scores_of(rewards)
+    lengths = [sum(row) for row in mask]
+    out = list(s)
+    for idx in members(labels).values():
+        if len(idx) > 1:
+            b = sum(lengths[i] * s[i] for i in idx) / sum(lengths[i] for i in idx)
+            for i in idx:
+                out[i] = s[i] - b
+    return broadcast(out, mask)
+
+
+def gpg(rewards: Matrix, mask: Matrix, labels) -> Matrix:
+    """GPG as verl (arXiv 2504.02546): alpha (s_i - mean_g s), alpha = bs / #(s != 0); singleton mean 0."""
+    s = scores_of(rewards)
+    alpha = len(s) / max(sum(1 for x in s if x != 0), 1)
+    out = [0.0] * len(s)
+    for idx in members(labels).values():
+        mu = 0.0 if len(idx) == 1 else mean([s[i] for i in idx])
+        for i in idx:
+            out[i] = alpha * (s[i] - mu)
+    return broadcast(out, mask)

@@ -1,4 +1,4 @@
-"""The 2025 policy losses (GSPO, SAPO, GMPO/geo_mean, CISPO, Clip-Cov, KL-Cov): hand values, loop references,
+"""The 2025 policy losses (GSPO, SAPO, GMPO/geo_mean, CISPO, Clip-Cov, KL-Cov, GPG): hand values, loop references,
 registry entries and knob bounds. verl parity is in ``test_alg_losses_2025_verl.py``."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch
 import rlvr_bench.algorithms.policy_losses_2025  # noqa: F401  (registers the losses; not wired in yet)
 from rlvr_bench.algorithms import LOSS_AGG_MODES, policy_loss, policy_loss_spec
 
-NEW_LOSSES = ("gspo", "sapo", "geo_mean", "cispo", "clip_cov", "kl_cov")
+NEW_LOSSES = ("gspo", "sapo", "geo_mean", "cispo", "clip_cov", "kl_cov", "gpg")
 SEEDS = range(6)
 
 
@@ -50,6 +50,7 @@ EXPECTED_KNOBS = {
                  "clip_cov_lb": (1.0, "policy_loss.clip_cov_lb"), "clip_cov_ub": (5.0, "policy_loss.clip_cov_ub")},
     "kl_cov": {"kl_cov_ratio": (0.0002, "policy_loss.kl_cov_ratio"),
                "ppo_kl_coef": (0.1, "policy_loss.ppo_kl_coef")},
+    "gpg": {},
 }
 
 
@@ -373,3 +374,38 @@ def test_masked_tokens_do_not_matter(name):
     b, _ = _loss(name, d["old"], noisy_new, noisy_adv, d["mask"], "seq-mean-token-mean")
     # clip_cov / kl_cov: the covariance uses masked / valid-only means, so the selection is unchanged too
     assert a.item() == pytest.approx(b.item(), abs=1e-12)
+
+
+# ---------------------------------------------------------------- GPG (REINFORCE, no ratio, no clip)
+
+
+def test_gpg_hand_values_and_gradient():
+    old = torch.full((2, 3), -7.0)  # ignored: no importance ratio
+    new = torch.tensor([[-0.5, -1.0, -2.0], [-0.1, -3.0, 9.0]], requires_grad=True)
+    adv = torch.tensor([[1.0, 1.0, 1.0], [-2.0, -2.0, -2.0]])
+    loss, metrics = _loss("gpg", old, new, adv, MASK)
+    # -log_prob * A on the 5 valid tokens: row 0: 0.5 + 1 + 2 = 3.5; row 1: -0.2 - 6 = -6.2 (9.0 masked)
+    assert loss.item() == pytest.approx((3.5 - 6.2) / 5, rel=1e-6)
+    assert metrics == {}  # as verl
+    loss.backward()
+    assert torch.allclose(new.grad, torch.tensor([[-1.0, -1.0, -1.0], [2.0, 2.0, 0.0]]) / 5)  # -A / n_tokens
+    seq, _ = _loss("gpg", old, new.detach(), adv, MASK, "seq-mean-token-mean")
+    assert seq.item() == pytest.approx((3.5 / 3 - 6.2 / 2) / 2, rel=1e-6)
+    other_old, _ = _loss("gpg", torch.zeros(2, 3), new.detach(), adv, MASK)
+    assert other_old.item() == loss.item()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("mode", LOSS_AGG_MODES)
+def test_gpg_matches_loop_and_is_on_policy_vanilla_gradient(seed, mode):
+    d = _random(seed, scale=0.5)
+    new = d["new"].clone().requires_grad_(True)
+    loss, _ = _loss("gpg", d["old"], new, d["adv"], d["mask"], mode)
+    lists = [ref.to_lists(t) for t in (d["new"], d["adv"])]
+    token_loss = [[-lp * a for lp, a in zip(lr, ar)] for lr, ar in zip(*lists)]
+    assert loss.item() == pytest.approx(ref.agg(token_loss, ref.to_lists(d["mask"]), mode), abs=1e-9)
+    loss.backward()
+    # on-policy (old = new) the clipped surrogate's gradient is -A grad log_prob too: the same gradient
+    on_policy = d["new"].clone().requires_grad_(True)
+    _loss("vanilla", d["new"], on_policy, d["adv"], d["mask"], mode)[0].backward()
+    assert torch.allclose(new.grad, on_policy.grad, atol=1e-12)

@@ -66,7 +66,7 @@ OVERRIDES = [
 
 
 @pytest.mark.parametrize("overrides", OVERRIDES)
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("name", list(PRESETS)[:8])  # the presets that existed before typed presets
 def test_resolved_dict_is_the_old_dict(name, overrides):
     got = resolve_algorithm(name, overrides, max_new_tokens=48, learning_rate=2e-4).as_dict()
     expected = _old_resolve(name, overrides, 48, 2e-4)
@@ -109,12 +109,13 @@ def test_estimator_specs():
     assert remax.needs_greedy_baseline and not remax.needs_values
     assert verl_adv_estimator_names() == {
         "gae": "gae", "grpo": "grpo", "rloo": "rloo", "reinforce_pp": "reinforce_plus_plus",
-        "reinforce_pp_baseline": "reinforce_plus_plus_baseline", "remax": "remax"}
+        "reinforce_pp_baseline": "reinforce_plus_plus_baseline", "remax": "remax",
+        "grpo_passk": "grpo_passk", "opo": "opo", "gpg": "gpg"}
     with pytest.raises(TypeError):
         grpo.knobs["eps"] = 1.0  # type: ignore[index]
     with pytest.raises(ValueError, match="exactly one of verl_name and verl_missing_reason"):
         register_advantage_estimator("x", verl_name=None)
-    with pytest.raises(ValueError, match="valid: gae, grpo"):
+    with pytest.raises(ValueError, match="valid: gae, gpg, grpo"):
         advantage_estimator_spec("nope")
 
 
@@ -128,7 +129,8 @@ def test_policy_loss_specs_and_knob_checks():
     assert algorithm_problems("grpo", {"clip_ratio_low": 1.0}) == [
         ("clip_ratio_low", 1.0, "is out of range (must be < 1.0)")]
     assert algorithm_problems("dapo", {"clip_ratio_c": 2.0, "clip_ratio_high": None}) == []
-    assert registry_names("policy_losses") == ["cispo", "clip_cov", "geo_mean", "gspo", "kl_cov", "sapo", "vanilla"]
+    assert registry_names("policy_losses") == ["cispo", "clip_cov", "geo_mean", "gpg", "gspo", "kl_cov", "sapo",
+                                              "vanilla"]
     assert BASE.policy_loss_knobs() == {"clip_ratio_low": 0.2, "clip_ratio_high": 0.2, "clip_ratio_c": 3.0}
 
 
@@ -136,9 +138,9 @@ def test_policy_loss_specs_and_knob_checks():
     ({"clip_ratio_c": 1.0}, "r.yaml: 'algorithm.clip_ratio_c' = 1.0 is out of range (must be > 1.0)"),
     ({"clip_ratio_low": -0.1}, "r.yaml: 'algorithm.clip_ratio_low' = -0.1 is out of range (must be >= 0.0)"),
     ({"policy_loss": "vanila"}, "r.yaml: 'algorithm.policy_loss' = 'vanila' is not allowed (choose one of: "
-                                "cispo, clip_cov, geo_mean, gspo, kl_cov, sapo, vanilla); did you mean 'vanilla'?"),
-    ({"preset": "grop"}, "r.yaml: 'algorithm.preset' = 'grop' is not allowed (choose one of: grpo, dr_grpo, "
-                         "dapo, rloo, reinforce_pp, reinforce_pp_baseline, remax, ppo); did you mean 'grpo'?"),
+                                "cispo, clip_cov, geo_mean, gpg, gspo, kl_cov, sapo, vanilla); did you mean 'vanilla'?"),
+    ({"preset": "grop"}, "r.yaml: 'algorithm.preset' = 'grop' is not allowed (choose one of: "
+                         f"{', '.join(preset_names())}); did you mean 'grpo'?"),
 ])
 def test_recipe_validation_reads_the_registries(algorithm, message):
     from rlvr_bench.config import ConfigError, config_from_dict
