@@ -16,7 +16,10 @@ Details (extraction rules, fast path, timeout model, sandbox limits): docs/rewar
 
 from __future__ import annotations
 
-from . import builtin  # noqa: F401  (registers math, gsm8k, code, auto, format, code_format, random)
+from . import (
+    builtin,  # noqa: F401  (registers math, gsm8k, code, auto, format, code_format)
+    controls,  # noqa: F401  (registers the controls random, format_only, incorrect, majority_vote)
+)
 from .adapters import completion_text, make_trl_reward, verl_compute_score, verl_compute_score_batch
 from .code_reward import code_reward, code_reward_detailed, code_score_batch, code_score_batch_detailed
 from .code_tests import CodeTests, parse_tests

@@ -10,11 +10,11 @@ code_partial   the same with the fraction of tests passed. Options: timeout
 auto           ``code`` for rows whose ground_truth is a code test spec, ``math`` for the others (mixed data)
 format         1.0 when there is exactly one final ``\\boxed{}`` (format-only control of Spurious Rewards)
 code_format    1.0 when there is a complete fenced code block
-random         Bernoulli(0.5) independent of correctness (random control of Spurious Rewards)
 =============  ==========================================================================================
 
 Data sources (``registry.reward_for_source``): names containing one of CODE_SOURCES -> code, "gsm8k" ->
-gsm8k, anything else -> math (the default). To add a reward: a function here (or anywhere) decorated with
+gsm8k, anything else -> math (the default). The controls (random, format_only, incorrect, majority_vote)
+are in ``controls``. To add a reward: a function here (or anywhere) decorated with
 ``register_reward(name, batch=..., options=..., sources=...)``; see docs/rewards.md.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 from .registry import register_reward
 from .results import Verdict
-from .shaping import format_reward, random_reward
+from .shaping import format_reward
 from .verdicts import auto_verdicts, code_verdicts, gsm8k_verdicts, math_verdicts
 
 __all__ = ["CODE_SOURCES", "GSM8K_SOURCES"]
@@ -82,9 +82,3 @@ def _format_(completion: str, ground_truth: str) -> float:
 def _code_format(completion: str, ground_truth: str) -> float:
     """A complete fenced code block: 1.0, else 0.0."""
     return format_reward(completion, ground_truth, kind="code")
-
-
-@register_reward("random")
-def _random(completion: str, ground_truth: str) -> float:
-    """Bernoulli(0.5), deterministic per (completion, ground_truth)."""
-    return random_reward(completion, ground_truth)

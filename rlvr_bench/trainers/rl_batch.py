@@ -15,7 +15,7 @@ import torch
 
 from rlvr_bench.rollout import Decoding, RolloutEngine
 
-__all__ = ["RolloutBatch", "collect_rollouts", "derive_seed", "pad_rows", "sequence_logprobs"]
+__all__ = ["RolloutBatch", "collect_rollouts", "derive_seed", "pad_rows", "score_rollouts", "sequence_logprobs"]
 
 
 def derive_seed(*parts: Any) -> int:
@@ -45,8 +45,8 @@ class RolloutBatch:
     response_rows: list[list[int]] = field(default_factory=list)
     group: list[int] = field(default_factory=list)  # prompt index within the step (GRPO group id)
     problem_ids: list[str] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)  # reward incl. shaping (overlong)
-    correct: list[float] = field(default_factory=list)  # verifiable correctness (0/1)
+    scores: list[float] = field(default_factory=list)  # training reward incl. shaping (overlong)
+    correct: list[float] = field(default_factory=list)  # the verifier's correctness (0/1), whatever the reward
     truncated: list[bool] = field(default_factory=list)
     baselines: list[float] = field(default_factory=list)  # ReMax: greedy reward of the prompt
     texts: list[str] = field(default_factory=list)
@@ -70,6 +70,21 @@ class RolloutBatch:
 
 
 Scorer = Callable[[list[str], list[str], list[bool]], list[float]]
+"""``scorer(texts, answers, truncated) -> scores``. A scorer may also have ``score_rollouts(texts, answers,
+truncated, *, groups, keys) -> (scores, correct)`` (``rl_support.TrainScorer``): the training reward and
+the verifier's correctness apart, with each sample's group (its prompt) and key (a seed derived from the
+step's seed and the sample's position, independent of the text); a plain callable's scores are both."""
+
+
+def score_rollouts(scorer: Scorer, texts: list[str], answers: list[str], truncated: list[bool], *,
+                   groups: list[Any], keys: list[int]) -> tuple[list[float], list[float]]:
+    """(training scores, correctness) from either kind of scorer (see ``Scorer``)."""
+    rich = getattr(scorer, "score_rollouts", None)
+    if callable(rich):
+        scores, correct = rich(texts, answers, truncated, groups=groups, keys=keys)
+        return [float(x) for x in scores], [float(x) for x in correct]
+    values = [float(x) for x in scorer(texts, answers, truncated)]
+    return values, list(values)
 
 
 def collect_rollouts(engine: RolloutEngine, prompts: Callable[[int], list[dict[str, Any]]], *, num_prompts: int,
@@ -80,15 +95,19 @@ def collect_rollouts(engine: RolloutEngine, prompts: Callable[[int], list[dict[s
 
     Args:
         prompts: ``prompts(k)`` returns the next k rows (id/problem/answer) of the data stream.
-        scorer: ``scorer(texts, answers, truncated) -> correctness (0/1 per text)``.
+        scorer: see ``Scorer``: the training reward per text (``batch.scores`` before shaping) and the
+            verifier's 0/1 correctness (``batch.correct``, the metrics' ``reward/accuracy``). Each sample's
+            group is its prompt; its key is ``derive_seed(seed, "reward", round, position)``.
+        seed: this step's (and rank's) seed: the sampling seed of each round and the reward keys.
         shaping: extra reward from (response length, truncated), e.g. DAPO's overlong penalty.
-        dynamic_sampling: DAPO: drop groups whose correctness is all equal and sample more prompts (up to
-            ``max_rounds`` extra rounds) until ``num_prompts`` groups are kept (arXiv 2503.14476).
+        dynamic_sampling: DAPO: drop groups whose training reward is all equal (no advantage signal; for a
+            verifier reward, the correctness) and sample more prompts (up to ``max_rounds`` extra rounds)
+            until ``num_prompts`` groups are kept (arXiv 2503.14476).
         greedy_baseline: ReMax: one greedy decode per kept prompt, scored the same way (arXiv 2310.10505).
     """
     batch = RolloutBatch()
     samples = tokens = rounds = dropped = 0
-    correct_all = 0.0
+    correct_all = reward_all = 0.0
     while len(batch.group) // n < num_prompts:
         rows = prompts(num_prompts)
         rendered = [render(r["problem"]) for r in rows]
@@ -99,13 +118,14 @@ def collect_rollouts(engine: RolloutEngine, prompts: Callable[[int], list[dict[s
         texts = [c.text for c in result.completions]
         answers = [rows[i // n]["answer"] for i in range(len(texts))]
         truncated = [c.truncated for c in result.completions]
-        correct = scorer(texts, answers, truncated)
+        reward, correct = score_rollouts(scorer, texts, answers, truncated, groups=[i // n for i in range(len(texts))],
+                                         keys=[derive_seed(seed, "reward", rounds, i) for i in range(len(texts))])
         correct_all += float(sum(correct))
+        reward_all += float(sum(reward))
         p_rows = [result.prompt_ids[i][result.prompt_mask[i].bool()].tolist() for i in range(len(texts))]
         for g, row in enumerate(rows):
             sl = slice(g * n, (g + 1) * n)
-            group_correct = correct[sl]
-            if dynamic_sampling and n > 1 and len(set(group_correct)) == 1:
+            if dynamic_sampling and n > 1 and len(set(reward[sl])) == 1:
                 dropped += 1
                 continue
             if len(batch.group) // n >= num_prompts:
@@ -118,8 +138,8 @@ def collect_rollouts(engine: RolloutEngine, prompts: Callable[[int], list[dict[s
                 batch.response_rows.append(list(comp.token_ids))
                 batch.group.append(gid)
                 batch.problem_ids.append(str(row["id"]))
-                batch.correct.append(float(correct[i]))
-                batch.scores.append(float(correct[i]) + bonus)
+                batch.correct.append(correct[i])
+                batch.scores.append(reward[i] + bonus)
                 batch.truncated.append(comp.truncated)
                 batch.texts.append(comp.text)
                 batch.answers.append(answers[i])
@@ -130,20 +150,33 @@ def collect_rollouts(engine: RolloutEngine, prompts: Callable[[int], list[dict[s
     batch.stats = {"rollout/samples": float(samples), "rollout/tokens": float(tokens),
                    "dapo/rounds": float(rounds), "dapo/dropped_groups": float(dropped),
                    "dapo/kept_groups": float(len(batch.group) // max(n, 1)),
-                   "rollout/accuracy": correct_all / max(samples, 1)}
+                   "rollout/accuracy": correct_all / max(samples, 1),
+                   "rollout/reward_mean": reward_all / max(samples, 1)}
     if greedy_baseline and len(batch):
-        _add_greedy_baselines(batch, engine, n, decoding, scorer)
+        _add_greedy_baselines(batch, engine, n, decoding, scorer, seed)
     return batch
 
 
 def _add_greedy_baselines(batch: RolloutBatch, engine: RolloutEngine, n: int, decoding: Decoding,
-                          scorer: Scorer) -> None:
-    """ReMax baseline: b(x) = r(x, greedy(x)), broadcast to the group's samples (arXiv 2310.10505)."""
+                          scorer: Scorer, seed: int) -> None:
+    """ReMax baseline: b(x) = r(x, greedy(x)), broadcast to the group's samples (arXiv 2310.10505).
+
+    The greedy response is scored with the training reward; for a group-aware reward (``scorer.group_aware``,
+    e.g. ``majority_vote``) it is scored together with its prompt's samples, as one more member of the group.
+    """
     firsts = list(range(0, len(batch), n))
     greedy = Decoding(**{**decoding.as_dict(), "temperature": 0.0})
     result = engine.generate([batch.prompt_texts[i] for i in firsts], n=1, decoding=greedy, seed=0)
-    base = scorer([c.text for c in result.completions], [batch.answers[i] for i in firsts],
-                  [c.truncated for c in result.completions])
+    texts = [c.text for c in result.completions]
+    answers = [batch.answers[i] for i in firsts]
+    truncated = [c.truncated for c in result.completions]
+    groups = list(range(len(firsts)))
+    keys = [derive_seed(seed, "greedy", g) for g in groups]
+    if getattr(scorer, "group_aware", False):
+        keys = [derive_seed(seed, "greedy-group", i) for i in range(len(batch))] + keys
+        texts, answers = batch.texts + texts, batch.answers + answers
+        truncated, groups = batch.truncated + truncated, batch.group + groups
+    base = score_rollouts(scorer, texts, answers, truncated, groups=groups, keys=keys)[0][-len(firsts):]
     batch.baselines = [float(base[g]) for g in batch.group]
     batch.stats["remax/greedy_samples"] = float(len(result.completions))
     batch.stats["remax/greedy_tokens"] = float(result.num_tokens)

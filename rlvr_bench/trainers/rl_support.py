@@ -14,7 +14,7 @@ from rlvr_bench.algorithms import ResolvedAlgorithm, group_metrics, masked_mean
 from rlvr_bench.config import RecipeConfig
 from rlvr_bench.trainers.rl_batch import RolloutBatch
 
-__all__ = ["batch_metrics", "flat_hparams", "make_train_scorer", "maybe_fault", "response_values"]
+__all__ = ["TrainScorer", "batch_metrics", "flat_hparams", "make_train_scorer", "maybe_fault", "response_values"]
 
 
 def response_values(critic: Any, t: dict[str, torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
@@ -46,18 +46,64 @@ def batch_metrics(batch: RolloutBatch, t: dict[str, torch.Tensor]) -> dict[str, 
     return out
 
 
-def make_train_scorer(cfg: RecipeConfig, reward_fn: Callable | None):
-    """``scorer(texts, answers, truncated) -> correctness``; a raising or NaN reward scores 0 (logged)."""
-    from rlvr_bench.evaluation.scoring import make_scorer
+class TrainScorer:
+    """The RL trainer's scorer: the training reward and, apart from it, the verifier's correctness.
 
-    base = make_scorer(cfg.reward.name, timeout=cfg.reward.timeout, weights=cfg.reward.weights,
-                       code_mode=cfg.reward.code_mode, custom=reward_fn)
+    ``score_rollouts(texts, answers, truncated, groups=, keys=) -> (scores, correct)``: ``scores`` is what the
+    policy is trained on (the recipe's reward, e.g. a control such as ``random``), ``correct`` the 0/1
+    verdict the metrics report (``reward/accuracy``): a registered reward's ``Verdict.correct``, which the
+    controls (``rewards/controls.py``) take from the verifier, so it stays the truth whatever the training
+    reward. ``groups`` (the prompt of each sample) and ``keys`` (a seed per sample) go to rewards that
+    declare them (``register_reward(context=...)``), e.g. ``majority_vote`` and ``random``. A truncated
+    response scores 0 and is not correct. A raising or NaN reward scores 0 (logged; ``make_scorer``'s rule).
 
-    def scorer(texts: list[str], answers: list[str], truncated: list[bool]) -> list[float]:
-        verdicts = base(texts, answers)
-        return [0.0 if tr else float(v.score) for v, tr in zip(verdicts, truncated)]
+    Calling it as ``scorer(texts, answers, truncated)`` gives the scores alone (the older interface).
+    ``group_aware``: the reward compares samples within a group (then greedy ReMax baselines are scored
+    with their prompt's samples).
+    """
 
-    return scorer
+    def __init__(self, cfg: RecipeConfig, reward_fn: Callable | None) -> None:
+        from rlvr_bench.evaluation.scoring import make_scorer
+
+        self.name = getattr(reward_fn, "__name__", "custom") if reward_fn else (
+            "+".join(cfg.reward.weights) if cfg.reward.weights else cfg.reward.name)
+        self._custom = make_scorer(custom=reward_fn) if reward_fn is not None else None
+        self._reward = None
+        if reward_fn is None:
+            from rlvr_bench import rewards as R
+
+            base = R.compose_rewards(cfg.reward.weights) if cfg.reward.weights else R.get_reward(cfg.reward.name)
+            self._reward = base.with_options(timeout=float(cfg.reward.timeout),
+                                             partial_credit=cfg.reward.code_mode == "fraction")
+        self.group_aware = self._reward is not None and "groups" in self._reward.context
+
+    def verdicts(self, texts: list[str], answers: list[str], *, groups: list[Any] | None = None,
+                 keys: list[int] | None = None) -> list[Any]:
+        """The reward's verdicts (context passed when the reward declares it), made safe."""
+        if self._custom is not None:
+            return self._custom(texts, answers)
+        from rlvr_bench.evaluation.scoring import _safe
+
+        reward = self._reward
+        return _safe(lambda t, a: reward.verdicts(t, a, groups=groups, keys=keys), self.name)(texts, answers)
+
+    def score_rollouts(self, texts: list[str], answers: list[str], truncated: list[bool], *,
+                       groups: list[Any] | None = None, keys: list[int] | None = None
+                       ) -> tuple[list[float], list[float]]:
+        """(training scores, verifier correctness 0/1), one each per text."""
+        verdicts = self.verdicts(texts, answers, groups=groups, keys=keys)
+        scores = [0.0 if tr else float(v.score) for v, tr in zip(verdicts, truncated)]
+        correct = [0.0 if tr else float(bool(v.correct)) for v, tr in zip(verdicts, truncated)]
+        return scores, correct
+
+    def __call__(self, texts: list[str], answers: list[str], truncated: list[bool]) -> list[float]:
+        return self.score_rollouts(texts, answers, truncated)[0]
+
+
+def make_train_scorer(cfg: RecipeConfig, reward_fn: Callable | None) -> TrainScorer:
+    """The training scorer of a recipe (``TrainScorer``): ``scorer(texts, answers, truncated) -> scores``,
+    and ``scorer.score_rollouts(...) -> (scores, correct)`` with the group/seed context."""
+    return TrainScorer(cfg, reward_fn)
 
 
 def flat_hparams(algo: ResolvedAlgorithm, cfg: RecipeConfig) -> dict[str, Any]:

@@ -406,12 +406,19 @@ def reward_settings(cfg: Any, algo: ResolvedAlgorithm) -> dict[str, Any]:
 
 
 def reward_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: list[str]) -> list[Row]:
-    """reward.*: the same reward functions, called by verl through reward_fn.py."""
+    """reward.*: the same reward functions, called by verl through reward_fn.py, one response at a time: a
+    reward that needs the whole group of a prompt (``majority_vote``) is a problem (the export refuses it)."""
     wiring = {"reward.custom_reward_function.path": f"{EXPORT_DIR_TOKEN}/reward_fn.py",
               "reward.custom_reward_function.name": "compute_score",
               "reward.reward_manager.source": "importlib", "reward.reward_manager.name": REWARD_MANAGER,
               "reward.reward_manager.module.path": f"{EXPORT_DIR_TOKEN}/reward_manager.py"}
     note = "reward_fn.py calls rlvr_bench.rewards (the local trainer's functions); parity-tested"
+    from rlvr_bench.backends.verl.reward import per_response_problem
+
+    problem = per_response_problem(cfg.reward.name, dict(cfg.reward.weights))
+    if problem:
+        field = "reward.weights" if cfg.reward.weights else "reward.name"
+        _bad(problems, field, dict(cfg.reward.weights) if cfg.reward.weights else cfg.reward.name, problem)
     return [
         Row("reward.name", cfg.reward.name, wiring, "exact", note),
         Row("reward.weights", dict(cfg.reward.weights), {}, "exact", "in reward_fn.py"),

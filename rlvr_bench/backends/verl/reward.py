@@ -17,6 +17,14 @@ task score is returned. With the default settings (math, no weights) the result 
      "truncated": bool, "overlong_penalty": float}
 
 ``task_score`` is the DAPO filter metric (``algorithm.filter_groups.metric``), like the local engine's.
+
+Controls (``rlvr_bench.rewards.controls``): ``random``, ``format_only`` and ``incorrect`` are scored per
+response like any reward; ``acc`` stays the verifier's verdict (a control's ``Verdict.correct``), ``score``
+is the control's. ``random`` draws from the process's key stream (no step or sample index reaches
+``compute_score``): independent of the response, not reproducible across runs. A reward that declares the
+``groups`` context (``majority_vote``) needs every response of a prompt at once, which this per-response
+call never has: ``per_response_problem`` names it, the export refuses the recipe, and ``RecipeReward``
+refuses to be built for it.
 """
 
 from __future__ import annotations
@@ -25,7 +33,23 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RecipeReward"]
+__all__ = ["RecipeReward", "per_response_problem"]
+
+
+def per_response_problem(reward: str, weights: dict[str, float] | None = None) -> str | None:
+    """Why the reward (or a component of ``weights``) cannot be computed one response at a time, or None:
+    it declares the ``groups`` context (e.g. ``majority_vote``). Unknown names give None (named elsewhere)."""
+    from rlvr_bench.rewards import get_reward
+
+    for name in (list(weights) if weights else [reward]):
+        try:
+            context = get_reward(name).context
+        except KeyError:
+            continue
+        if "groups" in context:
+            return (f"reward {name!r} compares each response with the other responses of its prompt (needs the "
+                    "group); verl's reward manager scores one response at a time: train it with the local engine")
+    return None
 
 
 @dataclass
@@ -51,6 +75,9 @@ class RecipeReward:
     def __post_init__(self) -> None:
         if self.overlong_buffer_len is not None and not self.max_response_length:
             raise ValueError("the overlong penalty needs max_response_length")
+        problem = per_response_problem(self.reward, self.weights)
+        if problem:
+            raise ValueError(problem)
         self._scorer: Any = None
         self._lock = threading.Lock()
 
