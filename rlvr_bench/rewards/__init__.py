@@ -36,6 +36,7 @@ from .math_verifier import (
     shutdown_math_verifier,
 )
 from .registry import (
+    control_rewards,
     Reward,
     compose_rewards,
     get_reward,
@@ -49,6 +50,7 @@ from .sandbox import SandboxLimits
 from .shaping import format_reward, overlong_penalty, random_reward
 
 __all__ = [
+    "control_rewards",
     "CODE_REASONS",
     "DEFAULT_TIMEOUT",
     "MATH_REASONS",

@@ -123,7 +123,8 @@ def _random_batch(completions: Sequence[Any], ground_truths: Sequence[Any], *, k
     return [_with_score(v, random_coin(k, p=p, seed=seed)) for v, k in zip(verdicts, keys)]
 
 
-@register_reward("random", batch=_random_batch, options=(*_VERIFIER_OPTIONS, "p", "seed"), context=("keys",))
+@register_reward("random", batch=_random_batch, options=(*_VERIFIER_OPTIONS, "p", "seed"), context=("keys",),
+                 control=True)
 def _random(completion: Any, ground_truth: Any, **options: Any) -> Verdict:
     """Bernoulli(p=0.5) from the caller's key (else a process stream), independent of the completion."""
     return _random_batch([completion], [ground_truth], **options)[0]
@@ -137,7 +138,7 @@ def _format_only_batch(completions: Sequence[Any], ground_truths: Sequence[Any],
     return [_with_score(v, 1.0 if v.pred is not None else 0.0) for v in verdicts]
 
 
-@register_reward("format_only", batch=_format_only_batch, options=_VERIFIER_OPTIONS)
+@register_reward("format_only", batch=_format_only_batch, options=_VERIFIER_OPTIONS, control=True)
 def _format_only(completion: Any, ground_truth: Any, **options: Any) -> Verdict:
     """1.0 when the verifier extracts an answer (or a program), else 0.0."""
     return _format_only_batch([completion], [ground_truth], **options)[0]
@@ -148,7 +149,7 @@ def _incorrect_batch(completions: Sequence[Any], ground_truths: Sequence[Any], *
     return [_with_score(v, 0.0 if v.correct else 1.0) for v in verdicts]
 
 
-@register_reward("incorrect", batch=_incorrect_batch, options=_VERIFIER_OPTIONS)
+@register_reward("incorrect", batch=_incorrect_batch, options=_VERIFIER_OPTIONS, control=True)
 def _incorrect(completion: Any, ground_truth: Any, **options: Any) -> Verdict:
     """1.0 exactly when the verifier says wrong, else 0.0."""
     return _incorrect_batch([completion], [ground_truth], **options)[0]
@@ -205,7 +206,8 @@ def _majority_batch(completions: Sequence[Any], ground_truths: Sequence[Any], *,
     return [_with_score(v, 1.0 if a is not None and a == m else 0.0) for v, a, m in zip(verdicts, answers, labels)]
 
 
-@register_reward("majority_vote", batch=_majority_batch, options=_VERIFIER_OPTIONS, context=("groups",))
+@register_reward("majority_vote", batch=_majority_batch, options=_VERIFIER_OPTIONS, context=("groups",),
+                 control=True)
 def _majority_vote(completion: Any, ground_truth: Any, **options: Any) -> Verdict:
     """Label-free TTRL reward; alone, a completion is its own group (1.0 when it has an answer)."""
     return _majority_batch([completion], [ground_truth], **options)[0]

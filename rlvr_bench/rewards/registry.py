@@ -40,6 +40,7 @@ __all__ = [
     "CONTEXT",
     "Reward",
     "Verdict",
+    "control_rewards",
     "compose_rewards",
     "get_reward",
     "list_rewards",
@@ -58,6 +59,7 @@ BatchFn = Callable[..., Sequence["Verdict | float"]]
 
 _REGISTRY: dict[str, Reward] = {}
 _SOURCES: dict[str, tuple[str, ...]] = {}  # reward name -> data-source keys it owns (registration order)
+_CONTROLS: set[str] = set()  # names registered with control=True
 
 
 def _as_verdict(value: Verdict | float) -> Verdict:
@@ -141,6 +143,7 @@ def register_reward(
     options: Iterable[str] = (),
     sources: Iterable[str] = (),
     context: Iterable[str] = (),
+    control: bool = False,
     overwrite: bool = False,
 ) -> Callable[[RewardFn], Reward]:
     """Decorator registering ``fn(completion, ground_truth, **options) -> Verdict | float`` under ``name``;
@@ -150,8 +153,9 @@ def register_reward(
     ``options``: the keyword options both forms accept (bound with ``Reward.with_options``). ``sources``:
     data-source keys this reward owns (``reward_for_source``). ``context``: the per-item context (names
     from CONTEXT: "groups", "keys") the batched form accepts as keyword lists; it needs ``batch``, and its
-    single form must still work without the context. Registering a taken name raises ValueError unless
-    ``overwrite=True``.
+    single form must still work without the context. ``control``: the reward does not measure correctness
+    (a spurious or label-free control, e.g. ``random``); the report reads a run trained only on controls as a
+    control run (:func:`control_rewards`). Registering a taken name raises ValueError unless ``overwrite=True``.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"reward name must be a non-empty string, got {name!r}")
@@ -162,12 +166,20 @@ def register_reward(
             raise ValueError(f"reward {name!r} is already registered (pass overwrite=True to replace it)")
         reward = Reward(name, fn, batch, options=options, context=context)
         _REGISTRY[name] = reward
+        _CONTROLS.discard(name)
+        if control:
+            _CONTROLS.add(name)
         _SOURCES.pop(name, None)
         if keys:
             _SOURCES[name] = keys
         return reward
 
     return decorator
+
+
+def control_rewards() -> list[str]:
+    """Names of the registered control rewards (``register_reward(..., control=True)``), sorted."""
+    return sorted(_CONTROLS)
 
 
 def list_rewards() -> list[str]:

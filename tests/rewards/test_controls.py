@@ -161,3 +161,10 @@ def test_verl_reward_scores_per_response_controls_and_refuses_group_ones(warm_po
     assert "majority_vote" in per_response_problem("math", {"math": 1.0, "majority_vote": 0.1})
     with pytest.raises(ValueError, match="majority_vote"):
         RecipeReward(reward="majority_vote")
+
+
+def test_the_controls_are_flagged_in_the_registry():
+    from rlvr_bench.rewards import control_rewards
+
+    assert control_rewards() == ["format_only", "incorrect", "majority_vote", "random"]
+    assert "math" not in control_rewards() and "format" not in control_rewards()
