@@ -62,6 +62,7 @@ def write_report(
     n_resamples: int = 10_000,
     seed: int = 0,
     sections: Sequence[ReportSection] = SECTIONS,
+    reference: str | None = None,
 ) -> Path:
     """Write ``out_dir/report.md``, its PNG figures and ``out_dir/report.json``; returns the report.md path.
 
@@ -74,6 +75,8 @@ def write_report(
         title: the report's heading.
         n_resamples, seed: of the bootstrap CIs and the sign-flip tests.
         sections: the report's sections, in page order (default ``report_sections.SECTIONS``).
+        reference: the run group the boundary sections compare every method with (default: the ``grpo``
+            preset's group trained on a reward that is not a control, when there is one).
 
     When the base's summary names two or more data sources (task families), the report adds a section per
     family (``report.json`` ``by_source``) and ``curves_by_source.png``. Every report counts the reasons of
@@ -83,7 +86,7 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ctx = ReportContext(data=data, title=title, ks=ks, gap_k=gap_k, n_resamples=n_resamples, seed=seed,
-                        perplexity=perplexity, sections=sections)
+                        perplexity=perplexity, sections=sections, reference=reference)
     numbers = compute_sections(data, ctx)
     numbers["figures"] = _ordered(draw_sections(ctx, out), _FIGURE_ORDER)
     report = _ordered({k: v for k, v in numbers.items() if not k.startswith("_")}, _JSON_ORDER)

@@ -44,6 +44,7 @@ class ReportContext:
         ks, gap_k, n_resamples, seed: the arguments of ``write_report``.
         perplexity: source -> per-response perplexity under the base model, or None.
         sections: the sections of this report, in render order.
+        reference: the run group the boundary sections compare with (``report.reference``), or None.
         numbers: every computed entry so far (after the compute phase: the whole report, ``_`` keys included).
     """
 
@@ -55,6 +56,7 @@ class ReportContext:
     seed: int = 0
     perplexity: Mapping[str, Sequence[float]] | None = None
     sections: Sequence[ReportSection] = ()
+    reference: str | None = None
     numbers: dict[str, Any] = field(default_factory=dict)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rlvr_bench.analysis.boundary_sections import BOUNDARY_SECTION, TRAINING_CURVES_SECTION
 from rlvr_bench.analysis.breakdown import (
     ALL_SOURCES,
     FORMAT_REASONS,
@@ -293,6 +294,7 @@ SECTIONS: list[ReportSection] = [
     ReportSection("findings", _findings_md, _findings_numbers, keys=("findings",), last=True),
     ReportSection("pass_at_k", _pass_md, figures=_pass_figures, findings=lambda r, ctx: pass_findings(r)),
     ReportSection("coverage", _coverage_md, figures=_coverage_figures, findings=lambda r, ctx: coverage_findings(r)),
+    BOUNDARY_SECTION,
     ReportSection("by_source", _by_source_md, _by_source_numbers, keys=("by_source",), figures=_by_source_figures,
                   findings=lambda r, ctx: family_findings(r)),
     ReportSection("failures", _failures_md, lambda data, ctx: {"failures": count_failures(data)}, keys=("failures",)),
@@ -302,6 +304,7 @@ SECTIONS: list[ReportSection] = [
     ReportSection("progress", _progress_md,
                   lambda data, ctx: {"progress": progress_numbers(data, ctx.numbers["settings"]["k_max"])},
                   keys=("progress",), figures=_progress_figures, findings=lambda r, ctx: progress_findings(r)),
+    TRAINING_CURVES_SECTION,
     ReportSection("accuracy", _accuracy_md, _accuracy_numbers, figures=_accuracy_figures),
     ReportSection("perplexity", _perplexity_md, _perplexity_numbers, keys=("perplexity",),
                   figures=_perplexity_figures, findings=lambda r, ctx: perplexity_findings(r["perplexity"])),
@@ -310,5 +313,6 @@ SECTIONS: list[ReportSection] = [
 ]
 """Every section, in the order of report.md."""
 
-FINDINGS_ORDER = ("pass_at_k", "coverage", "pairwise", "progress", "by_source", "perplexity")
+FINDINGS_ORDER = ("pass_at_k", "coverage", "pairwise", "progress", "boundary", "training_curves", "by_source",
+                  "perplexity")
 """The order of the sections' sentences in "What this run shows" (a narrative order, not the page order)."""

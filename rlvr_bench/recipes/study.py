@@ -28,6 +28,8 @@ class ReportConfig:
     gap_k: int | None = opt(None, "k of the sampling-efficiency gap; None = the largest k evaluated", ge=1)
     perplexity: bool = opt(True, "perplexity of each method's responses under the base (arXiv 2504.13837)")
     perplexity_samples: int = opt(256, "responses per source in the perplexity analysis", gt=0)
+    reference: str | None = opt(None, "method label the boundary table compares pass@k_max with; None = the run "
+                                "group of the grpo preset with a verifiable (non-control) reward")
 
 
 @dataclass

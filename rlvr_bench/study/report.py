@@ -47,4 +47,5 @@ def write_study_report(cfg: StudyConfig, out: Path) -> Path:
 
         ppl = perplexity_for_study(data, _problems(data.benchmark, base), max_responses=cfg.report.perplexity_samples)
     return write_report(data, out, ks=cfg.report.ks, gap_k=cfg.report.gap_k, perplexity=ppl,
+                        reference=cfg.report.reference,
                         title=f"{cfg.name}: {cfg.description}" if cfg.description else cfg.name)
