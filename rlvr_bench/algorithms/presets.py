@@ -82,6 +82,7 @@ class AlgorithmSpec:
     entropy_top_ratio: Optional[float] = None
     entropy_target: Optional[float] = None
     entropy_coeff_step: float = 0.005
+    entropy_coeff_max: Optional[float] = None
     reference_reset_every: int = 0
     knobs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -136,7 +137,7 @@ PRESET_KEYS: tuple[str, ...] = (
 ALGORITHM_KEYS: tuple[str, ...] = PRESET_KEYS + (
     "kl_penalty_type", "max_resample_rounds", "overlong_buffer_len", "critic_lr", "cliprange_value",
     "entropy_coeff", "loss_scale_factor", "policy_loss", "entropy_top_ratio", "entropy_target",
-    "entropy_coeff_step", "reference_reset_every", "knobs", "preset",
+    "entropy_coeff_step", "entropy_coeff_max", "reference_reset_every", "knobs", "preset",
 )
 """The keys of :meth:`AlgorithmSpec.as_dict` (``algorithm.json``, ``rlvr_state.json``), in order."""
 
@@ -235,23 +236,30 @@ def preset(name: str) -> AlgorithmSpec:
 def _cell(value: Any) -> str:
     if value is None:
         return "off"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
 
 
-def presets_table_markdown(differing_only: bool = True) -> str:
+_TABLE_EXTRA_KEYS = ("policy_loss", "entropy_top_ratio", "entropy_target", "entropy_coeff_step", "entropy_coeff_max",
+                     "reference_reset_every", "knobs")
+
+
+def presets_table_markdown(differing_only: bool = True, names: Optional[list[str]] = None) -> str:
     """Markdown table of preset settings: one row per setting, one column per preset.
 
     Args:
-        differing_only: keep only the settings whose value is not the same in every preset.
+        differing_only: keep only the settings whose value is not the same in every preset shown.
+        names: the presets to show (default: all, in definition order).
 
     Returns:
         The table as a string ending with a newline (the exact text kept in ``docs/algorithms.md``).
     """
-    names = preset_names()
+    names = names or preset_names()
     rows = {n: PRESETS[n].as_dict() for n in names}
-    keys = [k for k in PRESET_KEYS
+    keys = [k for k in PRESET_KEYS + _TABLE_EXTRA_KEYS
             if not differing_only or len({repr(rows[n][k]) for n in names}) > 1]
     lines = ["| setting | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key in keys:
@@ -259,10 +267,10 @@ def presets_table_markdown(differing_only: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
-def presets_common_markdown() -> str:
-    """One markdown line listing the settings that are identical in every preset, with their value."""
-    names = preset_names()
+def presets_common_markdown(names: Optional[list[str]] = None) -> str:
+    """One markdown line listing the settings that are identical in every preset shown, with their value."""
+    names = names or preset_names()
     rows = {n: PRESETS[n].as_dict() for n in names}
-    common = [k for k in PRESET_KEYS if len({repr(rows[n][k]) for n in names}) == 1]
+    common = [k for k in PRESET_KEYS + _TABLE_EXTRA_KEYS if len({repr(rows[n][k]) for n in names}) == 1]
     items = ", ".join(f"`{k}` = {_cell(rows[names[0]][k])}" for k in common)
     return f"Identical in every preset: {items}.\n"

@@ -81,7 +81,8 @@ def algorithm_problems(preset_name: str, overrides: Mapping[str, Any],
     The loss and estimator are ``overrides["policy_loss"]`` / ``["adv_estimator"]`` or the preset's. A
     recipe field named like a knob of some registered loss but not of this one, set to a value, is a
     problem; so is a key of ``overrides["knobs"]`` that neither the loss nor the estimator declares, or one
-    that has its own ``algorithm.*`` field.
+    that has its own ``algorithm.*`` field; so is ``reference_reset_every`` > 0 without a KL term
+    (``use_kl_loss`` or ``use_kl_in_reward``, the override's or the preset's).
 
     Args:
         group_size: ``rollout.n``, for knobs that must not exceed it (pass@k's k); None skips that check.
@@ -115,4 +116,10 @@ def algorithm_problems(preset_name: str, overrides: Mapping[str, Any],
                                                     f"estimator {est_name!r} (theirs: {', '.join(declared) or 'none'})"))
         elif declared[key].problem(value, group_size) is not None:
             problems.append((f"knobs.{key}", value, declared[key].problem(value, group_size)))
+    reset_every = overrides.get("reference_reset_every") or base.reference_reset_every
+    kl_on = any(getattr(base, k) if overrides.get(k) is None else overrides[k]
+                for k in ("use_kl_loss", "use_kl_in_reward"))
+    if reset_every and not kl_on:
+        problems.append(("reference_reset_every", reset_every, "resets the KL reference, but no KL term is on: "
+                         "set algorithm.use_kl_loss or algorithm.use_kl_in_reward (ProRL, arXiv 2505.24864)"))
     return problems

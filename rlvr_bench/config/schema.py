@@ -159,6 +159,8 @@ class AlgorithmConfig:
         None, "adaptive entropy coefficient: after each step entropy_coeff moves by entropy_coeff_step towards "
         "keeping the mean token entropy at this target (arXiv 2505.22312); None = static entropy_coeff", gt=0.0)
     entropy_coeff_step: float | None = opt(None, "adaptive entropy coefficient: change per step", gt=0.0)
+    entropy_coeff_max: float | None = opt(None, "adaptive entropy coefficient: upper bound (Skywork-OR1's "
+                                          "max_ent_coef); None = no bound", ge=0.0)
     reference_reset_every: int | None = opt(
         None, "ProRL (arXiv 2505.24864): every N steps the reference becomes the current policy and the "
         "optimizer state is reset; 0 = never", ge=0)

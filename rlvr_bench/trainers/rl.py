@@ -12,6 +12,9 @@ Each step reads top to bottom:
    micro-batches (gradient accumulation) and processes;
 5. log ``metrics.jsonl`` (rewards, advantages, entropy, KL, clip fraction, lengths, compute spent);
    checkpoint (model, optimizer, scheduler, RNG of every library, data position) and evaluate pass@k.
+
+``rl_methods`` plugs in: high-entropy minority (token selection in 2, gradient mask in 4), adaptive entropy
+coefficient (after 4), ProRL reference resets (after the step, before the checkpoint, which keeps their state).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from rlvr_bench.algorithms import (
 from rlvr_bench.algorithms import resolve_algorithm as resolve
 from rlvr_bench.config import RecipeConfig
 from rlvr_bench.errors import UserError
+from rlvr_bench.trainers import rl_methods
 from rlvr_bench.trainers.common import (
     ComputeMeter,
     build_optimizer,
@@ -123,6 +127,10 @@ class RLTrainer:
         self.step = 0
         self.callback = None
         self.trackers = trackers
+        self.entropy_ctl = rl_methods.EntropyController(self.algo.entropy_coeff, self.algo.entropy_target,
+                                                        self.algo.entropy_coeff_step, self.algo.entropy_coeff_max)
+        self.resets = rl_methods.ReferenceResets(self.algo.reference_reset_every)
+        self.step_stats: dict[str, float] = {}  # the token selection's metrics of the current step
 
     # ------------------------------------------------------------------------------------ set-up
     def _load_tokenizer(self, tokenizer: Any) -> None:
@@ -161,6 +169,8 @@ class RLTrainer:
         if algo.needs_reference:
             ref_src = model_path_for(cfg.model.reference or cfg.model.name_or_path, cfg)
             self.ref = load_reference(ref_src, dtype=cfg.model.dtype, device=str(self.accelerator.device))
+        if algo.reference_reset_every and self.ref is None:
+            raise UserError("algorithm.reference_reset_every needs a KL term (use_kl_loss or use_kl_in_reward)")
         steps = cfg.trainer.steps * algo.ppo_epochs * algo.mini_batches
         self.optimizer, self.scheduler = build_optimizer(model.parameters(), cfg, steps)
         self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, self.optimizer, self.scheduler)
@@ -227,18 +237,22 @@ class RLTrainer:
             render=lambda p: render_prompt(cfg.data.template, p, self.tokenizer))
 
     @torch.no_grad()
-    def _forward_all(self, model: Any, t: dict[str, torch.Tensor], *, values: bool = False) -> torch.Tensor:
-        """No-grad log-probs (or values) for the whole batch, in micro-batches: (B, T)."""
-        out = []
+    def _forward_all(self, model: Any, t: dict[str, torch.Tensor], *, values: bool = False,
+                     entropy: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """No-grad log-probs (or values), and token entropies if asked, for the whole batch: (B, T) each."""
+        out, ents = [], []
         mb = self.cfg.trainer.micro_batch_size
         for start in range(0, t["response_ids"].shape[0], mb):
             idx = torch.arange(start, min(start + mb, t["response_ids"].shape[0]))
             if values:
                 out.append(response_values(model, t, idx))
             else:
-                out.append(sequence_logprobs(model, t, idx, temperature=self.cfg.rollout.temperature)[0])
+                logp, ent = sequence_logprobs(model, t, idx, temperature=self.cfg.rollout.temperature,
+                                              with_entropy=entropy)
+                out.append(logp)
+                ents.append(ent)
         self.meter.forward_tokens += int(t["prompt_mask"].sum() + t["response_mask"].sum())
-        return torch.cat(out).cpu()
+        return torch.cat(out).cpu(), torch.cat(ents).cpu() if entropy else None
 
     def prepare(self, batch: RolloutBatch) -> dict[str, torch.Tensor]:
         """Steps 2-3: old/ref log-probs, values, token rewards, advantages."""
@@ -246,16 +260,24 @@ class RLTrainer:
         t = batch.tensors(self.pad_id)
         mask = t["response_mask"].float()
         reuse = algo.ppo_epochs > 1 or algo.mini_batches > 1
-        if reuse or algo.use_kl_in_reward:
-            t["old_log_probs"] = self._forward_all(self.accelerator.unwrap_model(self.model), t)
+        self.step_stats = {}
+        if reuse or algo.use_kl_in_reward or algo.entropy_top_ratio is not None:
+            logp, ent = self._forward_all(self.accelerator.unwrap_model(self.model), t,
+                                          entropy=algo.entropy_top_ratio is not None)
+            if reuse or algo.use_kl_in_reward:
+                t["old_log_probs"] = logp
+            if ent is not None:  # the rollout policy's entropy, threshold over the whole batch (every process)
+                t["pg_token_mask"], self.step_stats = rl_methods.high_entropy_mask(
+                    ent, mask, algo.entropy_top_ratio,
+                    gather=rl_methods.ragged_gather(self.accelerator) if self.world > 1 else None)
         if self.ref is not None:
-            t["ref_log_probs"] = self._forward_all(self.ref, t)
+            t["ref_log_probs"] = self._forward_all(self.ref, t)[0]
         rewards = scores_to_token_rewards(t["scores"], mask)
         if algo.use_kl_in_reward:
             kl = kl_penalty(t["old_log_probs"], t["ref_log_probs"], algo.kl_penalty_type)
             rewards = apply_kl_in_reward(rewards, kl, mask, algo.kl_coef)
         if self.critic is not None:
-            t["values"] = self._forward_all(self.accelerator.unwrap_model(self.critic), t, values=True)
+            t["values"] = self._forward_all(self.accelerator.unwrap_model(self.critic), t, values=True)[0]
         adv, ret = compute_advantages(
             algo.adv_estimator, token_level_rewards=rewards, response_mask=mask, group_index=t["group"],
             values=t.get("values"), reward_baselines=t.get("baselines"), gamma=algo.gamma, lam=algo.lam,
@@ -305,8 +327,9 @@ class RLTrainer:
             mask = t["response_mask"][idx].float().to(acc.device)
             logp, ent = sequence_logprobs(model, t, idx, temperature=self.cfg.rollout.temperature, with_entropy=True)
             old = t["old_log_probs"][idx].to(acc.device) if "old_log_probs" in t else logp.detach()
+            pg_logp = rl_methods.gradient_only_on(logp, t["pg_token_mask"][idx]) if "pg_token_mask" in t else logp
             pg, pg_stats = policy_loss(
-                algo.policy_loss, old_log_prob=old, log_prob=logp,
+                algo.policy_loss, old_log_prob=old, log_prob=pg_logp,
                 advantages=t["advantages"][idx].to(acc.device), response_mask=mask, loss_agg_mode=algo.loss_agg_mode, **norm, **knobs)
             loss = pg
             if algo.use_kl_loss:
@@ -314,8 +337,8 @@ class RLTrainer:
                              algo.loss_agg_mode, **norm)
                 loss = loss + algo.kl_loss_coef * kl
                 stats["actor/kl_loss"] = stats.get("actor/kl_loss", 0.0) + float(kl.detach())
-            if algo.entropy_coeff:
-                loss = loss - algo.entropy_coeff * agg_loss(ent, mask, algo.loss_agg_mode, **norm)
+            if self.entropy_ctl.applied:
+                loss = loss - self.entropy_ctl.applied * agg_loss(ent, mask, algo.loss_agg_mode, **norm)
             acc.backward(loss)
             self.meter.backward_tokens += int(t["prompt_mask"][idx].sum() + mask.sum())
             w = float(mask.sum()) / max(float(mask_all.sum()), 1.0)
@@ -361,8 +384,13 @@ class RLTrainer:
             return metrics
         t = self.prepare(batch)
         metrics.update(batch_metrics(batch, t))
+        metrics.update(self.step_stats)
         metrics.update(self.update(t))
         metrics["actor/lr"] = float(self.scheduler.get_last_lr()[0])
+        if self.algo.entropy_target is not None:  # the step's token-mean entropy over every process
+            tokens = float(t["response_mask"].sum())
+            entropy = self._global(metrics["actor/entropy"] * tokens) / max(self._global(tokens), 1.0)
+            metrics.update(self.entropy_ctl.after_step(entropy))
         return metrics
 
     def train(self) -> RunDir:
@@ -395,6 +423,8 @@ class RLTrainer:
         for step in bar:
             self.step = step
             metrics = self.train_step()
+            metrics.update(self.resets.after_step(step, cfg.trainer.steps, self.ref,  # ProRL
+                                                  self.accelerator.unwrap_model(self.model), self.optimizer))
             metrics.update(self.meter.as_dict())
             metrics["dist/world_size"] = float(self.world)
             if self.accelerator.is_main_process and step % cfg.logging.log_every == 0:
@@ -438,12 +468,16 @@ class RLTrainer:
         save_generation_record(self.cfg, tmp, model, self.tokenizer)
         state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                  "rng": get_rng_state()}
+        if self.resets.count:  # the reference is a past policy: only this (latest) resume state keeps it
+            state["reference"] = self.ref.state_dict()
         if self.critic is not None:
             self.accelerator.unwrap_model(self.critic).save_pretrained(tmp / "critic")
             state["critic_optimizer"] = self.critic_opt.state_dict()
         torch.save(state, tmp / "trainer_state.pt")
         write_json_atomic(tmp / "rlvr_state.json", {"step": step, "data_pos": self.data_pos,
-                                                    "meter": self.meter.as_dict(), "algorithm": self.algo.as_dict()})
+                                                    "meter": self.meter.as_dict(), "algorithm": self.algo.as_dict(),
+                                                    "entropy_controller": self.entropy_ctl.state_dict(),
+                                                    "reference_resets": self.resets.state_dict()})
 
     def _load_state(self, step: int) -> None:
         d = self.run.checkpoint_dir(step)
@@ -453,6 +487,10 @@ class RLTrainer:
         self.scheduler.load_state_dict(state["scheduler"])
         if self.critic is not None:
             self.critic_opt.load_state_dict(state["critic_optimizer"])
+        self.entropy_ctl.load_state_dict(info.get("entropy_controller"))  # None: a checkpoint from before
+        self.resets.load_state_dict(info.get("reference_resets"))
+        if "reference" in state:
+            self.ref.load_state_dict(state["reference"])
         set_rng_state(state["rng"])
         self.step, self.data_pos = info["step"], info["data_pos"]
         self.meter.load(info["meter"])

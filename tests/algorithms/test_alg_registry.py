@@ -71,6 +71,7 @@ def test_resolved_dict_is_the_old_dict(name, overrides):
     got = resolve_algorithm(name, overrides, max_new_tokens=48, learning_rate=2e-4).as_dict()
     expected = _old_resolve(name, overrides, 48, 2e-4)
     new = {"policy_loss": "vanilla", "entropy_top_ratio": None, "entropy_target": None, "entropy_coeff_step": 0.005,
+           "entropy_coeff_max": None,
            "reference_reset_every": 0, "knobs": {}}  # the keys added since, at their off values
     for key, value in new.items():
         assert got.pop(key) == value, key

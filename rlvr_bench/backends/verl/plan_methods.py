@@ -31,11 +31,12 @@ def _switch_row(problems: list[str], name: str, value: Any, on: bool, what: str)
 def _knob_keys(algo: ResolvedAlgorithm, problems: list[str]) -> tuple[dict[str, Any], list[str]]:
     from rlvr_bench.algorithms import advantage_estimator_spec, policy_loss_spec
 
-    loss_knobs = policy_loss_spec(algo.policy_loss).knobs
-    est_params = advantage_estimator_spec(algo.adv_estimator).params
+    loss, est = policy_loss_spec(algo.policy_loss), advantage_estimator_spec(algo.adv_estimator)
+    loss_knobs, est_params = loss.knobs, est.params
     keys: dict[str, Any] = {}
     notes = []
-    values = {**algo.policy_loss_knobs(), **algo.estimator_params()}
+    # the knobs of a loss or estimator verl lacks are not reported again (its own row names it)
+    values = {**(algo.policy_loss_knobs() if loss.verl_name else {}), **(algo.estimator_params() if est.verl_name else {})}
     for name, value in values.items():
         if hasattr(algo, name) and name != "knobs":
             continue  # a knob with its own field (the clip ratios) has its own row
@@ -49,7 +50,7 @@ def _knob_keys(algo: ResolvedAlgorithm, problems: list[str]) -> tuple[dict[str, 
 
 
 def method_rows(cfg: Any, algo: ResolvedAlgorithm, problems: list[str]) -> list[Row]:
-    """Rows of ``algorithm.entropy_top_ratio``, ``entropy_target``, ``entropy_coeff_step``,
+    """Rows of ``algorithm.entropy_top_ratio``, ``entropy_target``, ``entropy_coeff_step``, ``entropy_coeff_max``,
     ``reference_reset_every`` and ``knobs``."""
     adaptive = algo.entropy_target is not None
     rows = [
@@ -57,6 +58,8 @@ def method_rows(cfg: Any, algo: ResolvedAlgorithm, problems: list[str]) -> list[
                     "token selection by entropy (arXiv 2506.01939)"),
         _switch_row(problems, "entropy_target", algo.entropy_target, adaptive, "adaptive entropy coefficient"),
         Row("algorithm.entropy_coeff_step", algo.entropy_coeff_step, {}, "exact" if adaptive else "unused",
+            "adaptive entropy coefficient" if adaptive else "static entropy coefficient"),
+        Row("algorithm.entropy_coeff_max", algo.entropy_coeff_max, {}, "exact" if adaptive else "unused",
             "adaptive entropy coefficient" if adaptive else "static entropy coefficient"),
         _switch_row(problems, "reference_reset_every", algo.reference_reset_every, algo.reference_reset_every > 0,
                     "reference resets (ProRL, arXiv 2505.24864)"),

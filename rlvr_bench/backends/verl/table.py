@@ -57,12 +57,13 @@ def mapping_text(plan: VerlPlan, *, show_unused: bool = False) -> str:
 
 
 def reference_rows() -> list[tuple[str, list[str], str, str]]:
-    """(field, verl keys, status, note) over all 8 presets: the table in docs/verl.md.
+    """(field, verl keys, status, note) over every preset verl can run: the table in docs/verl.md.
 
     Each field lists the union of the keys it sets in any preset; status and note come from the first
     preset where the field is in use.
     """
     from rlvr_bench.algorithms import preset_names
+    from rlvr_bench.backends.verl.errors import UnsupportedRecipeError
     from rlvr_bench.config import config_from_dict
     from rlvr_bench.trainers.rl import resolve_algorithm
 
@@ -75,7 +76,11 @@ def reference_rows() -> list[tuple[str, list[str], str, str]]:
     for name in preset_names():
         cfg = config_from_dict({"method": "rl", "model": {"name_or_path": "toy:base"}, "data": {"source": "toy"},
                                 "algorithm": {"preset": name}})
-        for row in build_plan(cfg, resolve_algorithm(cfg), facts).rows:
+        try:
+            rows = build_plan(cfg, resolve_algorithm(cfg), facts).rows
+        except UnsupportedRecipeError:  # a method verl lacks (passk, prorl, ...): nothing to map
+            continue
+        for row in rows:
             keys.setdefault(row.field, []).extend(k for k in row.verl if k not in keys[row.field])
             if row.field not in best or _weight(row) > _weight(best[row.field]):
                 best[row.field] = row
@@ -88,7 +93,7 @@ def _weight(row: Row) -> tuple[int, int, int]:
 
 
 def reference_markdown() -> str:
-    """The generic mapping table (all presets) kept in docs/verl.md between the ``mapping-table`` markers."""
+    """The generic mapping table (every preset verl can run) kept in docs/verl.md between the ``mapping-table`` markers."""
     lines = ["| recipe field | verl key(s) | status | note |", "|---|---|---|---|"]
     for field, keys, status, note in reference_rows():
         shown = "<br>".join(f"`{k}`" for k in keys) or "—"
