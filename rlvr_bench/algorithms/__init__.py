@@ -79,6 +79,7 @@ from .presets import (
     presets_table_markdown,
     register_preset,
 )
+from . import presets_2025  # noqa: E402,F401,I001  (registers the boundary presets: gspo ... prorl)
 from .resolve import ResolvedAlgorithm, algorithm_problems, registry_names, resolve_algorithm
 from .value_loss import value_loss
 

@@ -25,7 +25,10 @@ from rlvr_bench.algorithms import (
 )
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "algorithms.md"
-EXPECTED = ["grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "remax", "ppo"]
+CLASSIC = ["grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "remax", "ppo"]
+BOUNDARY = ["gspo", "cispo", "geo_mean", "clip_cov", "kl_cov", "sapo", "top_entropy", "adaptive_entropy",
+            "grpo_passk", "passk", "pkpo", "opo", "gpg", "prorl"]
+EXPECTED = CLASSIC + BOUNDARY
 
 
 def test_names_and_keys():
@@ -44,7 +47,9 @@ def test_preset_values_are_valid_and_consistent(name):
     assert p["loss_agg_mode"] in LOSS_AGG_MODES
     assert p["kl_loss_type"] in KL_KINDS and canonical_kl_kind(p["kl_loss_type"]) == p["kl_loss_type"]
     assert p["clip_ratio_c"] is None or p["clip_ratio_c"] > 1
-    assert 0 < p["clip_ratio_low"] < 1 and p["clip_ratio_high"] >= p["clip_ratio_low"]
+    assert 0 < p["clip_ratio_low"] < 1
+    # CISPO's paper sets no effective lower bound on the IS weight: eps_low 0.99 above its eps_high
+    assert p["clip_ratio_high"] >= p["clip_ratio_low"] or name == "cispo"
     assert p["needs_critic"] == (p["adv_estimator"] == "gae")
     assert p["needs_greedy_baseline"] == (p["adv_estimator"] == "remax")
     assert p["needs_reference"] == (p["use_kl_loss"] or p["use_kl_in_reward"])
@@ -73,11 +78,12 @@ def test_preset_is_frozen_and_rejects_unknown():
         preset("trpo")
 
 
-def test_doc_table_matches_presets():
+@pytest.mark.parametrize(("marker", "names"), [("presets-table", CLASSIC), ("presets-2025-table", BOUNDARY)])
+def test_doc_table_matches_presets(marker, names):
     text = DOC.read_text(encoding="utf-8")
-    block = re.search(r"<!-- presets-table:start -->\n(.*?)<!-- presets-table:end -->", text, re.S)
-    assert block, "docs/algorithms.md lost its presets-table markers"
-    expected = presets_table_markdown() + "\n" + presets_common_markdown()
+    block = re.search(rf"<!-- {marker}:start -->\n(.*?)<!-- {marker}:end -->", text, re.S)
+    assert block, f"docs/algorithms.md lost its {marker} markers"
+    expected = presets_table_markdown(names=names) + "\n" + presets_common_markdown(names=names)
     assert block.group(1) == expected, (
         "docs/algorithms.md is out of date; replace the block between the markers with:\n" + expected
     )

@@ -10,6 +10,15 @@ REPO = Path(__file__).resolve().parents[2]
 TOY_RECIPE = REPO / "recipes" / "verl" / "toy-grpo.yaml"
 REAL_RECIPE = REPO / "recipes" / "verl" / "qwen2.5-7b-omni-math-grpo.yaml"
 PRESETS = ("grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "remax", "ppo")
+METHODS_VERL = {"gspo": ("gspo", "grpo"), "cispo": ("cispo", "grpo"), "geo_mean": ("geo_mean", "grpo"),
+                "clip_cov": ("clip_cov", "grpo"), "kl_cov": ("kl_cov", "grpo"), "sapo": ("sapo", "grpo"),
+                "grpo_passk": ("vanilla", "grpo_passk"), "opo": ("vanilla", "opo"), "gpg": ("gpg", "gpg")}
+"""The issue-19 presets verl 0.9.1 has: preset -> (verl's policy_loss.loss_mode, verl's adv_estimator)."""
+METHODS_NOT_IN_VERL = {"passk": "algorithm.adv_estimator='passk'", "pkpo": "algorithm.adv_estimator='pkpo'",
+                       "top_entropy": "algorithm.entropy_top_ratio=0.2",
+                       "adaptive_entropy": "algorithm.entropy_target=0.2",
+                       "prorl": "algorithm.reference_reset_every=200"}
+"""The issue-19 presets verl 0.9.1 lacks: preset -> the start of the one problem the export reports."""
 
 
 def toy_overrides(model_dir: Path, preset: str = "grpo", *extra: str) -> list[str]:

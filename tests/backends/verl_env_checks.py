@@ -104,7 +104,8 @@ def _ours_advantages(algo: dict[str, Any], x: dict[str, Any]) -> tuple[torch.Ten
         rewards = apply_kl_in_reward(rewards, kl, x["mask"], algo["kl_coef"])
     return compute_advantages(algo["adv_estimator"], token_level_rewards=rewards, response_mask=x["mask"],
                               group_index=list(x["uids"]), values=x["values"], reward_baselines=x["baselines"],
-                              gamma=algo["gamma"], lam=algo["lam"], norm_adv_by_std=algo["norm_adv_by_std"])
+                              gamma=algo["gamma"], lam=algo["lam"], norm_adv_by_std=algo["norm_adv_by_std"],
+                              **_params(algo))
 
 
 def _verl_advantages(cfg: Any, x: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,6 +132,23 @@ def _verl_advantages(cfg: Any, x: dict[str, Any]) -> tuple[torch.Tensor, torch.T
     return data.batch["advantages"], data.batch["returns"]
 
 
+def _knobs(algo: dict[str, Any]) -> dict[str, Any]:
+    """The policy loss's knobs as the local trainer passes them (a field, else ``knobs``, else the default)."""
+    from rlvr_bench.algorithms import policy_loss_spec
+
+    spec = policy_loss_spec(algo["policy_loss"])
+    knobs = algo.get("knobs") or {}
+    return {name: algo[name] if name in algo else knobs.get(name, k.default) for name, k in spec.knobs.items()}
+
+
+def _params(algo: dict[str, Any]) -> dict[str, Any]:
+    """The advantage estimator's params (``knobs``, else the default)."""
+    from rlvr_bench.algorithms import advantage_estimator_spec
+
+    knobs = algo.get("knobs") or {}
+    return {name: knobs.get(name, k.default) for name, k in advantage_estimator_spec(algo["adv_estimator"]).params.items()}
+
+
 def _loss_pair(algo: dict[str, Any], cfg: Any, x: dict[str, Any], adv: torch.Tensor) -> dict[str, float]:
     from verl.trainer.ppo import core_algos
     from verl.utils.config import omega_conf_to_dataclass
@@ -144,12 +162,13 @@ def _loss_pair(algo: dict[str, Any], cfg: Any, x: dict[str, Any], adv: torch.Ten
     info = {"dp_size": 1, "batch_num_tokens": mask.sum(), "global_batch_size": bs}
     actor.global_batch_info.update(info, loss_scale_factor=actor.loss_scale_factor)
     ours_lp, verl_lp = x["new"].clone().requires_grad_(True), x["new"].clone().requires_grad_(True)
-    ours, _ = policy_loss("vanilla", old_log_prob=x["old"], log_prob=ours_lp, advantages=adv, response_mask=mask,
-                          loss_agg_mode=algo["loss_agg_mode"], clip_ratio_low=algo["clip_ratio_low"],
-                          clip_ratio_high=algo["clip_ratio_high"], clip_ratio_c=algo["clip_ratio_c"],
+    torch.manual_seed(0)  # clip_cov draws its tokens from torch's global generator, on both sides
+    ours, _ = policy_loss(algo["policy_loss"], old_log_prob=x["old"], log_prob=ours_lp, advantages=adv,
+                          response_mask=mask, loss_agg_mode=algo["loss_agg_mode"],
                           loss_scale_factor=algo["loss_scale_factor"], batch_num_tokens=info["batch_num_tokens"],
-                          global_batch_size=bs)
+                          global_batch_size=bs, **_knobs(algo))
     fn = core_algos.get_policy_loss_fn(actor.policy_loss.get("loss_mode", "vanilla"))
+    torch.manual_seed(0)
     theirs, _ = fn(old_log_prob=x["old"], log_prob=verl_lp, advantages=adv, response_mask=mask.bool(),
                    loss_agg_mode=actor.loss_agg_mode, config=actor)
     if algo["use_kl_loss"]:

@@ -93,7 +93,8 @@ CASES = [
     ("unknown algorithm name",
      GOOD.replace("preset: grpo", "preset: grop"),
      "r.yaml: 'algorithm.preset' = 'grop' is not allowed (choose one of: grpo, dr_grpo, dapo, rloo, "
-     "reinforce_pp, reinforce_pp_baseline, remax, ppo); did you mean 'grpo'?"),
+     "reinforce_pp, reinforce_pp_baseline, remax, ppo, gspo, cispo, geo_mean, clip_cov, kl_cov, sapo, top_entropy, "
+     "adaptive_entropy, grpo_passk, passk, pkpo, opo, gpg, prorl); did you mean 'grpo'?"),
     ("unknown method",
      GOOD.replace("method: rl", "method: rlhf"),
      None),
