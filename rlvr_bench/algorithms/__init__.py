@@ -30,6 +30,7 @@ Typical use in a trainer step::
 from . import (
     advantages_2025,  # noqa: F401  (registers grpo_passk, passk, pkpo, opo, gpg)
     policy_losses_2025,  # noqa: F401  (registers gspo, sapo, geo_mean, cispo, clip_cov, kl_cov, gpg)
+    presets_2025,  # noqa: F401  (registers the boundary presets gspo ... prorl)
 )
 from .advantages import (
     ADVANTAGE_ESTIMATORS,
@@ -79,7 +80,6 @@ from .presets import (
     presets_table_markdown,
     register_preset,
 )
-from . import presets_2025  # noqa: E402,F401,I001  (registers the boundary presets: gspo ... prorl)
 from .resolve import ResolvedAlgorithm, algorithm_problems, registry_names, resolve_algorithm
 from .value_loss import value_loss
 

@@ -15,8 +15,8 @@ from typing import Any, Optional, Protocol
 import torch
 
 from .aggregation import agg_loss
-from .knobs import KnobSpec
 from .functional import masked_mean
+from .knobs import KnobSpec
 
 __all__ = [
     "LOG_RATIO_CLAMP",

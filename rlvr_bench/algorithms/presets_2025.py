@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from . import advantages_2025, policy_losses_2025  # noqa: F401  (the entries these presets name)
 from .presets import BASE, PRESETS, AlgorithmSpec, register_preset
 
 __all__ = ["PRESETS_2025"]
