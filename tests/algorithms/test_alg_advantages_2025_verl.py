@@ -15,23 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends.helpers import verl_python
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("verl_advantages_2025_check.py")
 SEEDS = ("0", "1", "2", "3")
 TOL = 1e-5
 
 
-def _verl_python() -> str | None:
-    env = os.environ.get("RLVR_BENCH_VERL_PYTHON")
-    if env:
-        return env
-    candidate = REPO / ".venv-verl" / "bin" / "python"
-    return str(candidate) if candidate.is_file() else None
-
-
 @pytest.fixture(scope="module")
 def result() -> dict:
-    python = _verl_python()
+    python = verl_python()
     if python is None:
         pytest.skip(f"no verl environment: {REPO / '.venv-verl' / 'bin' / 'python'} does not exist (make verl-env)")
     env = {**os.environ, "PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}

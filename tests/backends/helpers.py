@@ -66,6 +66,17 @@ def verl_python() -> str | None:
     return str(candidate) if candidate.is_file() else None
 
 
+def requires_verl():
+    """The skip marker of the tests that run in the verl environment (absent: skipped, saying why)."""
+    import pytest
+
+    return pytest.mark.skipif(
+        verl_python() is None,
+        reason="verl parity needs verl 0.9.1 in a separate environment: `make verl-env` creates .venv-verl "
+               "(or set RLVR_BENCH_VERL_PYTHON); not built here",
+    )
+
+
 def run_verl_env(python: str, *args: str, timeout: float = 900) -> str:
     """Run ``tests/backends/verl_env_checks.py`` in the verl environment; its last stdout line."""
     script = Path(__file__).with_name("verl_env_checks.py")

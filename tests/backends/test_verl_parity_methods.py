@@ -9,14 +9,10 @@ import json
 
 import pytest
 
-from tests.backends.helpers import METHODS_VERL, export_toy, run_verl_env, verl_python
+from tests.backends.helpers import METHODS_VERL, export_toy, requires_verl, run_verl_env, verl_python
 
 VERL_PYTHON = verl_python()
-pytestmark = pytest.mark.skipif(
-    VERL_PYTHON is None,
-    reason="verl parity needs verl 0.9.1 in a separate environment: `make verl-env` creates .venv-verl "
-           "(or set RLVR_BENCH_VERL_PYTHON); not built here",
-)
+pytestmark = requires_verl()
 TOL = 1e-5
 
 
