@@ -36,9 +36,9 @@ from .math_verifier import (
     shutdown_math_verifier,
 )
 from .registry import (
-    control_rewards,
     Reward,
     compose_rewards,
+    control_rewards,
     get_reward,
     list_rewards,
     register_reward,
