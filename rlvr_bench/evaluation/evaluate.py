@@ -5,6 +5,11 @@ verifiable reward and written to ``eval/step-<N>/<benchmark>.samples.jsonl`` (st
 with n x problems). One line per (step, benchmark) goes to ``eval/summary.jsonl`` with the per-problem
 correct counts (per seed), the pass@k curve (mean and std over seeds) and mean@n, so any k <= n can be
 recomputed later without sampling again (papers.md: Chen et al. 2021 estimator; arXiv 2504.07086 seeds).
+
+With a trace checker (the toy world's exact ``trace_check`` on toy benchmarks by default, or ``trace_checker=``),
+every sample line also records ``cot_correct`` (True / False / None) and the summary the per-problem counts
+of samples that are correct *and* whose reasoning is not invalid (``cot_correct``) with their curve
+``cot_pass_at_k``: CoT-pass@k of arXiv 2506.14245, the same unbiased estimator with that count as c.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 
 from rlvr_bench.data.templates import template_sha256
 from rlvr_bench.evaluation.samples import Unit, load_complete_units, plan_units, unit_seed
-from rlvr_bench.evaluation.scoring import make_scorer, resolved_reward
+from rlvr_bench.evaluation.scoring import TraceChecker, make_scorer, resolve_trace_checker, resolved_reward
 from rlvr_bench.rollout import Decoding, RolloutEngine, build_engine
 from rlvr_bench.utils.dist import get_logger
 from rlvr_bench.utils.rundir import RunDir, read_jsonl, write_json_atomic
@@ -50,6 +55,8 @@ class EvalResult:
     pass_at_k: dict[int, float]  # k -> mean over seeds
     pass_at_k_std: dict[int, float]
     summary: dict[str, Any] = field(default_factory=dict)
+    cot_correct: dict[int, list[int]] | None = None  # seed -> per-problem correct-and-valid-trace counts
+    cot_pass_at_k: dict[int, float] | None = None  # CoT-pass@k, mean over seeds (None: nothing checked)
 
     @property
     def pass_at_1(self) -> float:
@@ -70,8 +77,9 @@ def summarize_counts(correct: dict[int, list[int]], n: int, ks: Sequence[int]) -
             "pass_at_k": mean, "pass_at_k_std": std}
 
 
-def _load_rows(benchmark: Any, limit: int | None) -> tuple[str, list[dict[str, Any]]]:
-    """(benchmark name, rows with id/problem/answer) from a name, a file or a Dataset."""
+def _load_rows(benchmark: Any, limit: int | None, *, full: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    """(benchmark name, rows with id/problem/answer/source) from a name, a file or a Dataset; ``full``
+    keeps every other column of the row as well (for a user's trace checker)."""
     if isinstance(benchmark, (str, Path)):
         from rlvr_bench.data.benchmarks import load_benchmark
 
@@ -80,7 +88,7 @@ def _load_rows(benchmark: Any, limit: int | None) -> tuple[str, list[dict[str, A
     else:
         ds = benchmark if limit is None else benchmark.select(range(min(limit, len(benchmark))))
         name = getattr(ds, "info", None) and ds.info.dataset_name or "dataset"
-    rows = [{"id": str(r["id"]), "problem": r["problem"], "answer": str(r["answer"]),
+    rows = [{**(dict(r) if full else {}), "id": str(r["id"]), "problem": r["problem"], "answer": str(r["answer"]),
              "source": str(r.get("data_source") or name)} for r in ds]
     if not rows:
         raise ValueError(f"benchmark {name!r} has no problems")
@@ -156,6 +164,7 @@ def evaluate(
     batch_size: int = 1024,
     progress: Callable[[int, int], None] | None = None,
     max_prompt_tokens: int | None = None,
+    trace_checker: TraceChecker | bool | None = None,
 ) -> EvalResult:
     """Sample, score and summarise; resumable when ``run_dir`` is given.
 
@@ -168,6 +177,10 @@ def evaluate(
             run when None: nothing is written and nothing can resume).
         max_prompt_tokens: problems whose rendered prompt is longer are not sampled and score 0 (reason
             ``prompt_too_long``); None = the model's context length minus ``max_new_tokens``.
+        trace_checker: judges each sample's reasoning for CoT-pass@k: a callable ``(problem_row,
+            completion) -> True / False / None`` (the row holds every column of the benchmark, with
+            ``id``/``problem``/``answer``/``source``); None (default) = the toy ``trace_check`` on toy rows
+            (``toy/addsub``, ``toy/muladd``), no check on other data; False = no check.
 
     Sampling stops by the stop rule of ``template`` (``rlvr_bench.rollout.stopping``): end-of-text ids, the
     template's turn-end token and the decoding's stop strings, recorded in the summary and the meta file.
@@ -189,7 +202,8 @@ def evaluate(
         engine = build_engine("hf", model, tokenizer, batch_size=batch_size)
     tokenizer = getattr(engine, "tokenizer", tokenizer)
     decoding, stop = _stop_rule_decoding(decoding, template, engine)
-    name, rows = _load_rows(benchmark, limit)
+    name, rows = _load_rows(benchmark, limit, full=callable(trace_checker))
+    checker, checker_name = resolve_trace_checker(trace_checker, [r["source"] for r in rows])
     ids = [r["id"] for r in rows]
     prompts = _prompts(rows, template, tokenizer)
     overlong = _overlong(prompts, ids, tokenizer, engine, decoding, max_prompt_tokens)
@@ -198,27 +212,22 @@ def evaluate(
     run = RunDir(run_dir) if run_dir is not None else None
     path = run.samples_path(step, name) if run else None
     done, kept = load_complete_units(path, units, ids, n) if path else (set(), [])
-    counts = {s: np.zeros(len(rows), dtype=np.int64) for s in seeds}
-    pos = {pid: i for i, pid in enumerate(ids)}
-    tokens = truncated = 0
+    tally = _Tally(seeds, rows, checker)
     for r in kept:
-        counts[r["seed"]][pos[r["id"]]] += int(r["correct"])
-        tokens += r["tokens"]
-        truncated += r["finish_reason"] == "length"
+        tally.add(r)
     t0 = time.perf_counter()
     todo = [u for u in units if u not in done]
     for i, unit in enumerate(todo):
-        lines = _run_unit(unit, engine, prompts, rows, n, decoding, scorer, overlong)
+        lines = _run_unit(unit, engine, prompts, rows, n, decoding, scorer, overlong, checker)
         if path is not None:
             _append(path, lines)
         for line in lines:
-            counts[unit.seed][pos[line["id"]]] += int(line["correct"])
-            tokens += line["tokens"]
-            truncated += line["finish_reason"] == "length"
+            tally.add(line)
         if progress:
             progress(i + 1, len(todo))
     seconds = time.perf_counter() - t0
-    correct = {s: counts[s].tolist() for s in seeds}
+    tokens, truncated = tally.tokens, tally.truncated
+    correct = {s: tally.counts[s].tolist() for s in seeds}
     stats = summarize_counts(correct, n, ks)
     total = n * len(rows) * len(seeds)
     summary = {
@@ -233,6 +242,7 @@ def evaluate(
         "stop": stop, "template_sha256": template_sha256(template, tokenizer),
         "reward_resolved": resolved_reward(reward, [r["answer"] for r in rows]),
         "overlong_prompts": sorted(ids[i] for i in overlong),
+        **tally.cot_summary(checker_name, n, ks),
     }
     if run is not None:
         meta = {k: summary[k] for k in ("decoding", "template", "template_sha256", "stop", "reward",
@@ -240,8 +250,54 @@ def evaluate(
         meta["template_text"] = _template_text(template, tokenizer)
         write_json_atomic(path.with_name(f"{name}.meta.json"), meta)
         _write_summary(run, summary)
+    cot = summary.get("cot_pass_at_k")
     return EvalResult(benchmark=name, step=step, n=n, seeds=seeds, ids=ids, correct=correct,
-                      pass_at_k=stats["pass_at_k"], pass_at_k_std=stats["pass_at_k_std"], summary=summary)
+                      pass_at_k=stats["pass_at_k"], pass_at_k_std=stats["pass_at_k_std"], summary=summary,
+                      cot_correct={int(s): c for s, c in summary["cot_correct"].items()} if cot else None,
+                      cot_pass_at_k={int(k): v for k, v in cot.items()} if cot else None)
+
+
+class _Tally:
+    """Running per-problem counts of one evaluation: correct, correct-with-valid-trace, tokens, truncation."""
+
+    def __init__(self, seeds: list[int], rows: list[dict[str, Any]], checker: TraceChecker | None) -> None:
+        self.rows, self.checker = rows, checker
+        self.pos = {r["id"]: i for i, r in enumerate(rows)}
+        self.counts = {s: np.zeros(len(rows), dtype=np.int64) for s in seeds}
+        self.cot = {s: np.zeros(len(rows), dtype=np.int64) for s in seeds}
+        self.tokens = self.truncated = 0
+        self.cot_samples = {"checked": 0, "valid": 0, "invalid": 0, "correct_invalid": 0}
+
+    def add(self, line: dict[str, Any]) -> None:
+        """Count one sample line (a line written before trace checks existed is checked here, in memory)."""
+        p, seed, correct = self.pos[line["id"]], line["seed"], bool(line["correct"])
+        self.counts[seed][p] += correct
+        self.tokens += line["tokens"]
+        self.truncated += line["finish_reason"] == "length"
+        if self.checker is None:
+            return
+        verdict = line["cot_correct"] if "cot_correct" in line else (
+            None if line["finish_reason"] == "prompt_too_long" else self.checker(self.rows[p], line["completion"]))
+        # CoT-pass@k counts a correct sample unless its trace is invalid (None = no opinion: the answer stands)
+        self.cot[seed][p] += correct and verdict is not False
+        if verdict is not None:
+            self.cot_samples["checked"] += 1
+            self.cot_samples["valid" if verdict else "invalid"] += 1
+            self.cot_samples["correct_invalid"] += correct and not verdict
+
+    def cot_summary(self, checker_name: str | None, n: int, ks: Sequence[int]) -> dict[str, Any]:
+        """The summary's CoT fields: none without a checker, the curve only when some sample was checked."""
+        if self.checker is None:
+            return {}
+        out: dict[str, Any] = {"trace_checker": checker_name, "cot_samples": dict(self.cot_samples)}
+        if self.cot_samples["checked"]:
+            cot = {s: c.tolist() for s, c in self.cot.items()}
+            stats = summarize_counts(cot, n, ks)
+            out.update({"cot_correct": {str(s): c for s, c in cot.items()},
+                        "cot_pass_at_k": {str(k): v for k, v in stats["pass_at_k"].items()},
+                        "cot_pass_at_k_std": {str(k): v for k, v in stats["pass_at_k_std"].items()},
+                        "cot_pass_at_k_per_seed": stats["per_seed"]})
+        return out
 
 
 def _template_text(template: str, tokenizer: Any) -> str:
@@ -252,8 +308,12 @@ def _template_text(template: str, tokenizer: Any) -> str:
 
 
 def _run_unit(unit: Unit, engine: RolloutEngine, prompts: list[str], rows: list[dict[str, Any]], n: int,
-              decoding: Decoding, scorer: Callable, overlong: set[int] = frozenset()) -> list[dict[str, Any]]:
-    """Sample and score one unit; returns its sample lines (problems in ``overlong`` are not sampled)."""
+              decoding: Decoding, scorer: Callable, overlong: set[int] = frozenset(),
+              checker: TraceChecker | None = None) -> list[dict[str, Any]]:
+    """Sample and score one unit; returns its sample lines (problems in ``overlong`` are not sampled).
+
+    With a ``checker``, every line gets ``cot_correct``: its verdict on the completion (None when the
+    prompt was too long to sample)."""
     todo = [p for p in range(unit.start, unit.stop) if p not in overlong]
     result = engine.generate([prompts[p] for p in todo], n=n, decoding=decoding, seed=unit_seed(unit)) \
         if todo else None
@@ -269,7 +329,8 @@ def _run_unit(unit: Unit, engine: RolloutEngine, prompts: list[str], rows: list[
         if p in overlong:
             lines.extend({"id": row["id"], "seed": unit.seed, "sample": j, "completion": "", "pred": None,
                           "correct": False, "score": 0.0, "reason": "prompt_too_long", "tokens": 0,
-                          "finish_reason": "prompt_too_long", "prompt_sha256": digest} for j in range(n))
+                          "finish_reason": "prompt_too_long", "prompt_sha256": digest,
+                          **({"cot_correct": None} if checker else {})} for j in range(n))
             continue
         for j, (comp, v) in enumerate(by_problem[p]):
             # a truncated completion is not a final answer: recorded, scored 0 with its own reason
@@ -280,6 +341,8 @@ def _run_unit(unit: Unit, engine: RolloutEngine, prompts: list[str], rows: list[
                 "correct": correct, "score": v.score if not comp.truncated else 0.0, "reason": reason,
                 "tokens": comp.num_tokens, "finish_reason": comp.finish_reason, "prompt_sha256": digest,
             })
+            if checker is not None:
+                lines[-1]["cot_correct"] = checker(row, comp.text)
     return lines
 
 

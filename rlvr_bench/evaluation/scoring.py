@@ -4,22 +4,29 @@ A thin adapter over the reward registry (``rlvr_bench.rewards``), so that evalua
 the verl reward score the same way: the registered reward's verdicts, with the run's timeout and code
 mode bound as options. A reward that raises or returns NaN never stops a run: the batch is scored 0.0 with
 reason ``error`` and the failure is logged.
+
+Trace checkers (CoT-pass@k, arXiv 2506.14245) judge the reasoning of a completion, not its answer:
+``(problem_row, completion) -> True / False / None`` (None = no opinion). ``resolve_trace_checker`` picks the
+one an evaluation uses: the toy ``trace_check`` on toy benchmarks, a user callable, or none.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from rlvr_bench.rewards.results import Verdict
 from rlvr_bench.utils.dist import get_logger
 
-__all__ = ["Verdict", "make_scorer", "resolved_reward"]
+__all__ = ["TraceChecker", "Verdict", "make_scorer", "resolve_trace_checker", "resolved_reward", "toy_trace_checker"]
 
 log = get_logger(__name__)
 
 Scorer = Callable[[Sequence[str], Sequence[str]], list[Verdict]]
 _BatchFn = Callable[[list[str], list[str]], list[Verdict]]
+#: ``(problem_row, completion) -> True / False / None``: is the completion's reasoning valid?
+TraceChecker = Callable[[dict[str, Any], str], "bool | None"]
 
 
 def _safe(fn: _BatchFn, name: str) -> Scorer:
@@ -81,3 +88,59 @@ def resolved_reward(reward: str, answers: Sequence[str], *, custom: bool = False
     rows = {"math": len(answers) - code, "code": code}
     kinds = [k for k, v in rows.items() if v]
     return {"name": "auto", "resolved": "+".join(kinds) or "math", "rows": rows}
+
+
+def toy_trace_checker(row: dict[str, Any], completion: str) -> bool | None:
+    """The toy world's exact check (``rlvr_bench.data.toy_traces.trace_check``) of a benchmark row, by its
+    ``source`` / ``data_source`` (``toy/<family>``); None for rows of other sources and of the code family."""
+    from rlvr_bench.data.toy_traces import trace_check
+
+    return trace_check(str(row.get("source") or row.get("data_source") or ""), row, completion)
+
+
+def _has_toy_check(source: str) -> bool:
+    from rlvr_bench.data.toy_traces import TRACE_CHECKS, trace_family
+
+    return source.startswith("toy/") and trace_family(source) in TRACE_CHECKS
+
+
+def _guarded(fn: TraceChecker, name: str) -> TraceChecker:
+    """``fn`` that never raises (an exception is logged once and gives None) and returns True/False/None."""
+    failed: list[bool] = []
+
+    def checker(row: dict[str, Any], completion: str) -> bool | None:
+        try:
+            out = fn(row, completion)
+        except Exception as exc:  # a broken checker must not kill an evaluation: no opinion, say why once
+            if not failed:
+                log.error("trace checker %r raised %s: %s; such samples get cot_correct None",
+                          name, type(exc).__name__, exc)
+                failed.append(True)
+            return None
+        return None if out is None else bool(out)
+
+    return checker
+
+
+def resolve_trace_checker(trace_checker: TraceChecker | bool | None,
+                          sources: Sequence[str]) -> tuple[TraceChecker | None, str | None]:
+    """(the checker an evaluation applies to every sample, its name for the summary), or (None, None).
+
+    Args:
+        trace_checker: None (default) = the toy check when some row's source is a toy family with a trace
+            notion (``toy/addsub``, ``toy/muladd``), else no check (real data is not checked by default);
+            False = no check at all; a callable ``(problem_row, completion) -> bool | None`` = that check on
+            every row (it replaces the toy check).
+        sources: the rows' data sources.
+    """
+    if trace_checker is False:
+        return None, None
+    if trace_checker is None:
+        if any(_has_toy_check(str(s)) for s in sources):
+            return _guarded(toy_trace_checker, "toy"), "toy"
+        return None, None
+    if not callable(trace_checker):
+        raise TypeError(f"trace_checker must be a callable (row, completion) -> bool | None, None or False, "
+                        f"got {type(trace_checker).__name__}")
+    name = getattr(trace_checker, "__qualname__", None) or getattr(trace_checker, "__name__", None) or "custom"
+    return _guarded(trace_checker, name), str(name)
