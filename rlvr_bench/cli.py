@@ -1,4 +1,4 @@
-"""``rlvr-bench`` command line: study, train, eval, compare, recipes, env, verl.
+"""``rlvr-bench`` command line: study, train, eval, sensitivity, compare, recipes, env, verl.
 
 User mistakes (a recipe typo, a missing file, a bad flag value) print one ``error:`` line and exit 2.
 Heavy modules are imported inside each command, so ``rlvr-bench recipes`` and ``--help`` are fast.
@@ -79,6 +79,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return run_compare_command(args)
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from rlvr_bench.evaluation.sensitivity import run_sensitivity_command
+
+    return run_sensitivity_command(args)
+
+
 def _cmd_study(args: argparse.Namespace) -> int:
     from rlvr_bench.study import run_study_command
 
@@ -143,6 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step", type=int, default=0, help="checkpoint step recorded in the run directory (default: 0)")
     p.add_argument("--out", default=None, help="run directory to write eval/ into (default runs/eval/<model>)")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("sensitivity", help="pass@1 of models under a grid of evaluation settings, and whether "
+                       "their ranking changes (arXiv 2504.07086)")
+    p.add_argument("models", nargs="+", help="models, as for `eval` (run checkpoints keep their own settings "
+                   "outside the grid)")
+    p.add_argument("--benchmark", required=True, help="short name or local file")
+    p.add_argument("--grid", nargs="+", default=None, metavar="KEY=V1,V2",
+                   help="keys temperature, top_p, top_k, max_new_tokens, template (default: temperature=0.6,1.0 "
+                   "top_p=0.95,1.0)")
+    p.add_argument("--seeds", type=_int_list, default=None, help="comma-separated sampling seeds (default 0,1,2)")
+    p.add_argument("--n", type=int, default=None, help="samples per problem per seed (default 16)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate at most this many problems (default: all)")
+    p.add_argument("--batch-size", type=int, default=None, help="sequences per forward batch (default: as eval)")
+    p.add_argument("--out", default=None, help="output directory (default runs/sensitivity/<benchmark>)")
+    p.set_defaults(func=_cmd_sensitivity)
 
     p = sub.add_parser("compare", help="comparison report for run directories")
     p.add_argument("runs", nargs="+", help="run directories")
