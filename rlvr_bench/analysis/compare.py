@@ -25,6 +25,7 @@ def run_compare_command(args: argparse.Namespace) -> int:
     to the base's samples per problem when larger), ``out`` (report directory, default
     ``<common parent>/compare``). User mistakes raise ``UserError`` with one line.
     """
+    from rlvr_bench.analysis.env_diff import env_differences, format_env_differences
     from rlvr_bench.analysis.report import write_report
     from rlvr_bench.analysis.runs import collect_runs
 
@@ -38,5 +39,7 @@ def run_compare_command(args: argparse.Namespace) -> int:
     data = collect_runs(runs, base)
     out = Path(args.out) if args.out else default_out_dir(runs, base)
     path = write_report(data, out, gap_k=args.k)
+    for line in format_env_differences(env_differences(data)):
+        print0(line)
     print0(f"report: {path}")
     return 0

@@ -7,7 +7,7 @@ Every sentence states its numbers and calls a difference significant only when t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_bench.analysis.breakdown import source_kind
@@ -49,13 +49,31 @@ def _p_phrase(p_value: float) -> str:
     return f"p{p}" if p.startswith("<") else f"p={p}"
 
 
+def _degenerate(values: Sequence[float]) -> bool:
+    """``rlvr_bench.metrics.degenerate_spread`` (fewer than 2 values, or all equal up to 1e-12); the same rule
+    inline while that module is not importable."""
+    try:
+        from rlvr_bench.metrics import degenerate_spread
+    except ImportError:
+        return len(values) < 2 or max(values) - min(values) <= 1e-12
+    return bool(degenerate_spread(values))
+
+
+def _std_text(std: float) -> str:
+    return f"{std:.3f}" if std >= 0.001 else f"{std:.2g}"
+
+
 def _seed_phrase(diff: float, pass1: Mapping[str, Any], runs: int) -> str:
+    """How the difference compares with the seed-to-seed spread; no ratio when the spread cannot be estimated
+    (one run, or seeds that agree: a ratio over a zero spread would be meaningless)."""
     std = pass1.get("std")
+    per_run = [float(v) for v in pass1.get("per_run") or []]
     if runs < 2 or std is None:
         return "; a single run, so its seed-to-seed spread is unknown: arXiv 2504.07086 reports 5-15 points"
-    if std == 0:
-        return f"; its seed std over {runs} seeds is 0"
-    return f" = {abs(diff) / std:.1f} x its seed std of {std:.3f} over {runs} seeds"
+    if std == 0 or _degenerate(per_run or [float(pass1["mean"])]):
+        return (f"; its {runs} seeds agree (pass@1 {pass1['mean']:.3f} each), and seeds that agree say nothing "
+                "about the seed-to-seed spread: arXiv 2504.07086 reports 5-15 points")
+    return f" = {abs(diff) / std:.1f} x its seed std of {_std_text(std)} over {runs} seeds"
 
 
 def _pass1_sentence(label: str, block: Mapping[str, Any], base_pass1: float) -> str:

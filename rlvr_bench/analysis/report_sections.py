@@ -24,6 +24,8 @@ from rlvr_bench.analysis.breakdown import (
     failure_columns,
     source_kind,
 )
+from rlvr_bench.analysis.diversity_sections import DIVERSITY_SECTION
+from rlvr_bench.analysis.env_diff import ENVIRONMENT_SECTION
 from rlvr_bench.analysis.findings import (
     coverage_findings,
     family_findings,
@@ -32,6 +34,8 @@ from rlvr_bench.analysis.findings import (
     perplexity_findings,
     progress_findings,
 )
+from rlvr_bench.analysis.length_sections import LENGTH_SECTION
+from rlvr_bench.analysis.power_sections import POWER_SECTION
 from rlvr_bench.analysis.report_section import ReportContext, ReportSection, gather_findings
 from rlvr_bench.analysis.report_setup import (
     environment_summary,
@@ -298,9 +302,12 @@ SECTIONS: list[ReportSection] = [
     ReportSection("by_source", _by_source_md, _by_source_numbers, keys=("by_source",), figures=_by_source_figures,
                   findings=lambda r, ctx: family_findings(r)),
     ReportSection("failures", _failures_md, lambda data, ctx: {"failures": count_failures(data)}, keys=("failures",)),
+    LENGTH_SECTION,
+    DIVERSITY_SECTION,
     ReportSection("pairwise", _pairwise_md,
                   lambda data, ctx: {"pairwise": pairwise_numbers(data, n_resamples=ctx.n_resamples, seed=ctx.seed)},
                   keys=("pairwise",), findings=lambda r, ctx: pairwise_findings(r)),
+    POWER_SECTION,
     ReportSection("progress", _progress_md,
                   lambda data, ctx: {"progress": progress_numbers(data, ctx.numbers["settings"]["k_max"])},
                   keys=("progress",), figures=_progress_figures, findings=lambda r, ctx: progress_findings(r)),
@@ -309,6 +316,7 @@ SECTIONS: list[ReportSection] = [
     ReportSection("perplexity", _perplexity_md, _perplexity_numbers, keys=("perplexity",),
                   figures=_perplexity_figures, findings=lambda r, ctx: perplexity_findings(r["perplexity"])),
     ReportSection("setup", _setup_md, _setup_numbers, keys=("evaluation", "environment", "runs")),
+    ENVIRONMENT_SECTION,
     ReportSection("notes", _notes_md, lambda data, ctx: {"notes": report_notes(data, ctx.numbers)}, keys=("notes",)),
 ]
 """Every section, in the order of report.md."""
