@@ -1,7 +1,8 @@
 """Parity with verl 0.9.1 itself, on CPU, in the separate verl environment (``make verl-env``).
 
 What no other test checks: the exported overrides compose with verl's own Hydra config (strict) and pass
-verl's ``validate_config``; for every preset, rlvr_bench's advantages and total policy loss (with its
+verl's ``validate_config``; for every preset (the classic ones and the boundary methods verl has, whose
+loss mode, estimator and knobs reach verl through the export), rlvr_bench's advantages and total policy loss (with its
 gradient) equal verl's ``core_algos`` on the same random inputs to 1e-5, with verl configured by the
 composed export; the reward reaches verl with the local trainer's scores; verl's model merger output is
 imported as a run directory. The verl side runs in ``tests/backends/verl_env_checks.py`` through the verl
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.backends.helpers import (
+    METHODS_VERL,
     PRESETS,
     REPO,
     export_real,
@@ -35,7 +37,7 @@ TOL = 1e-5
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory, tiny_model_dir):
     root = tmp_path_factory.mktemp("verl_parity")
-    return {p: export_toy(tiny_model_dir, root / p, p).out for p in PRESETS}
+    return {p: export_toy(tiny_model_dir, root / p, p).out for p in (*PRESETS, *sorted(METHODS_VERL))}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,16 @@ def test_advantages_equal_verl(parity, exports, preset):
 def test_policy_loss_and_gradient_equal_verl(parity, exports, preset):
     result = parity[str(exports[preset])]
     assert result["loss_scale"] > 1e-3  # a non-trivial loss was compared
+    assert result["loss_diff"] <= TOL * max(1.0, result["loss_scale"]), result
+    assert result["grad_diff"] <= TOL, result
+
+
+@pytest.mark.parametrize("preset", sorted(METHODS_VERL))
+def test_boundary_methods_compose_and_equal_verl(composed, parity, exports, preset):
+    assert composed[str(exports[preset])]["ok"], composed[str(exports[preset])]
+    result = parity[str(exports[preset])]
+    assert result["adv_diff"] <= TOL and result["ret_diff"] <= TOL, result
+    assert result["loss_scale"] > 1e-4  # a non-trivial loss was compared
     assert result["loss_diff"] <= TOL * max(1.0, result["loss_scale"]), result
     assert result["grad_diff"] <= TOL, result
 
