@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rlvr_bench.config.fields import opt
 from rlvr_bench.config.loader import ConfigError, load_config
 from rlvr_bench.recipes.names import load_recipe
 from rlvr_bench.recipes.shipped import resolve_recipe
 
-__all__ = ["ReportConfig", "StudyConfig", "load_study", "resolve_recipe_path"]
+__all__ = ["ReportConfig", "SensitivityConfig", "StudyConfig", "sensitivity_labels", "load_study", "resolve_recipe_path"]
 
 
 @dataclass
@@ -30,6 +31,30 @@ class ReportConfig:
     perplexity_samples: int = opt(256, "responses per source in the perplexity analysis", gt=0)
     reference: str | None = opt(None, "method label the boundary table compares pass@k_max with; None = the run "
                                 "group of the grpo preset with a verifiable (non-control) reward")
+
+
+@dataclass
+class SensitivityConfig:
+    """The sensitivity grid (``rlvr-bench sensitivity``) run on the study's final checkpoints after training.
+
+    Off unless the study recipe has a ``sensitivity:`` section (or sets ``sensitivity.enabled=true``); the
+    grid keys and values are checked by ``rlvr_bench.evaluation.sensitivity`` when the study is planned.
+    """
+
+    enabled: bool | None = opt(None, "evaluate the grid after the runs; None = on when the recipe has a "
+                               "sensitivity section")
+    grid: dict[str, list[Any]] | None = opt(
+        None, "key -> values over temperature, top_p, top_k, max_new_tokens, template; every combination is "
+        "one setting; None = the `rlvr-bench sensitivity` default (temperature 0.6,1.0 x top_p 0.95,1.0)")
+    seeds: list[int] = opt(help="sampling seeds of every evaluation", factory=lambda: [0, 1, 2], ge=0)
+    n: int = opt(16, "samples per problem per seed", ge=1)
+    limit: int | None = opt(None, "evaluate the first N problems; None = all", ge=1)
+    methods: list[str] | None = opt(None, "method labels (recipe names, e.g. grpo, sft; or teacher) whose final "
+                                    "checkpoints are evaluated besides the base; None = every method")
+    all_seeds: bool = opt(False, "every training seed's run of each method; false = the run of its first "
+                          "training seed only (<label>-s<seed>)")
+    benchmark: str | None = opt(None, "benchmark of the grid; None = report.benchmark")
+    batch_size: int | None = opt(None, "sequences per forward batch; None = each checkpoint's own", ge=1)
 
 
 @dataclass
@@ -53,6 +78,8 @@ class StudyConfig:
         None, "torch threads per parallel run (base and teacher run alone, on every core); None = cores / workers",
         gt=0)
     report: ReportConfig = opt(help="report settings", factory=ReportConfig)
+    sensitivity: SensitivityConfig = opt(help="evaluation-setting grid on the final checkpoints (off when absent)",
+                                         factory=SensitivityConfig)
 
 
 def resolve_recipe_path(ref: str, study_path: Path) -> Path:
@@ -78,4 +105,34 @@ def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
     labels = [Path(m).stem for m in cfg.methods]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"{path}: two methods share a recipe name (run directories would collide)")
+    _resolve_sensitivity(cfg, path, overrides)
     return cfg
+
+
+def sensitivity_labels(cfg: StudyConfig) -> list[str]:
+    """The method labels the study can evaluate under the grid: its methods' recipe names (``teacher`` too
+    when the study has one), in the study's order."""
+    return [*(["teacher"] if cfg.teacher else []), *(Path(m).stem for m in cfg.methods)]
+
+
+def _resolve_sensitivity(cfg: StudyConfig, path: Path, overrides: list[str] | tuple[str, ...]) -> None:
+    """Turn ``sensitivity.enabled=None`` into on/off (on when the recipe file has a ``sensitivity`` mapping or
+    an override sets a ``sensitivity.`` key) and check its method labels (one-line ``ConfigError``)."""
+    sens = cfg.sensitivity
+    if sens.enabled is None:
+        import yaml
+
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        in_file = isinstance(raw, dict) and isinstance(raw.get("sensitivity"), dict)
+        sens.enabled = in_file or any(
+            str(o).strip().startswith("sensitivity.") and not str(o).strip().startswith("sensitivity.enabled=")
+            for o in overrides)
+    if not sens.enabled or sens.methods is None:
+        return
+    known = sensitivity_labels(cfg)
+    for label in sens.methods:
+        if label not in known:
+            raise ConfigError(f"{path}: sensitivity.methods: {label!r} is not a method of the study "
+                              f"(methods: {', '.join(known) or 'none'})")
+    if len(set(sens.methods)) != len(sens.methods):
+        raise ConfigError(f"{path}: sensitivity.methods lists a method twice")

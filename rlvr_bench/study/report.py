@@ -46,6 +46,14 @@ def write_study_report(cfg: StudyConfig, out: Path) -> Path:
         from rlvr_bench.analysis import perplexity_for_study
 
         ppl = perplexity_for_study(data, _problems(data.benchmark, base), max_responses=cfg.report.perplexity_samples)
-    return write_report(data, out, ks=cfg.report.ks, gap_k=cfg.report.gap_k, perplexity=ppl,
+    path = write_report(data, out, ks=cfg.report.ks, gap_k=cfg.report.gap_k, perplexity=ppl,
                         reference=cfg.report.reference,
                         title=f"{cfg.name}: {cfg.description}" if cfg.description else cfg.name)
+    if cfg.sensitivity.enabled:  # the grid's summary and link (rlvr_bench.study.sensitivity)
+        from rlvr_bench.study.sensitivity import sensitivity_section
+
+        lines = sensitivity_section(out)
+        if lines:
+            path = Path(path)
+            path.write_text(path.read_text().rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    return path

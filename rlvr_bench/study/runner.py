@@ -9,6 +9,9 @@ crash stays in that run; its log is ``<run>/train.log``). A run whose directory 
 skipped, so killing a study and running it again continues where it stopped. Progress lines say which
 run finished, the elapsed time and an ETA; ``<study>/study.json`` keeps every run's measured seconds across
 calls (a resumed or cached call never erases them) and one line per call.
+
+With a ``sensitivity:`` section, the evaluation-setting grid then runs on the base and the chosen runs' final
+checkpoints (``rlvr_bench.study.sensitivity``), into ``<study>/sensitivity/``, resumable like the runs.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from rlvr_bench.methods import Method, get_method
 from rlvr_bench.study.recipe import StudyConfig, resolve_recipe_path
+from rlvr_bench.study.sensitivity import check_sensitivity, run_study_sensitivity
 from rlvr_bench.utils.dist import print0
 from rlvr_bench.utils.rundir import RunDir, write_json_atomic
 
@@ -53,10 +57,12 @@ def plan_jobs(cfg: StudyConfig, study_path: Path) -> tuple[list[Job], list[Job]]
     Each recipe is loaded (``rlvr_bench.recipes.load_recipe``, with the study's overrides) and its method
     looked up in the registry (``rlvr_bench.methods``): RL methods run with ``seeds``, the others with
     ``seeds_other``; a method whose ``depends_on`` field (``model.teacher``) names the teacher recipe's
-    ``model.name_or_path`` starts after the teacher.
+    ``model.name_or_path`` starts after the teacher. The ``sensitivity`` section's grid is checked here, so
+    ``--dry-run`` and a real call fail on a bad grid before anything trains.
     """
     from rlvr_bench.recipes import load_recipe
 
+    check_sensitivity(cfg, study_path)
     out = Path(cfg.output_dir)
     first = [Job("base", resolve_recipe_path(cfg.base, study_path), None, out / "base")]
     methods, teacher_model = [], None
@@ -161,6 +167,7 @@ def run_study(cfg: StudyConfig, study_path: Path) -> tuple[Path, list[str]]:
                        timings=timings)
     write_json_atomic(out / "study.json", _merged_record(out / "study.json", cfg, total, failed, timings,
                                                          round((time.perf_counter() - t0) / 60, 2)))
+    run_study_sensitivity(cfg, first[0], methods, failed)
     return out, failed
 
 
