@@ -61,6 +61,7 @@ from rlvr_bench.analysis.report_tables import (
 )
 from rlvr_bench.analysis.runs import BASE_LABEL, StudyData
 from rlvr_bench.analysis.tables import markdown_table
+from rlvr_bench.analysis.validity_sections import VALIDITY_SECTION
 
 __all__ = ["FINDINGS_ORDER", "SECTIONS"]
 
@@ -304,6 +305,7 @@ SECTIONS: list[ReportSection] = [
     ReportSection("failures", _failures_md, lambda data, ctx: {"failures": count_failures(data)}, keys=("failures",)),
     LENGTH_SECTION,
     DIVERSITY_SECTION,
+    VALIDITY_SECTION,
     ReportSection("pairwise", _pairwise_md,
                   lambda data, ctx: {"pairwise": pairwise_numbers(data, n_resamples=ctx.n_resamples, seed=ctx.seed)},
                   keys=("pairwise",), findings=lambda r, ctx: pairwise_findings(r)),
