@@ -35,3 +35,21 @@ def tiny_model(tiny_model_dir):
     from rlvr_bench.models.toy import load_toy
 
     return load_toy(tiny_model_dir)
+
+
+@pytest.fixture
+def count_evaluate(monkeypatch):
+    """The ``run_dir`` of every call of the evaluation (``rlvr-bench eval`` imports ``evaluate`` at call time,
+    so the module attribute is what gets called)."""
+    import importlib
+
+    ev = importlib.import_module("rlvr_bench.evaluation.evaluate")  # the package exports a function of that name
+    calls: list = []
+    real = ev.evaluate
+
+    def wrapped(*args, **kwargs):
+        calls.append(kwargs.get("run_dir"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ev, "evaluate", wrapped)
+    return calls

@@ -166,20 +166,6 @@ def _samples(out: Path) -> dict[Path, float]:
     return {p: p.stat().st_mtime_ns for p in sorted(out.glob("evals/**/*.samples.jsonl"))}
 
 
-@pytest.fixture
-def count_evaluate(monkeypatch):
-    """Counts calls of the evaluation (``rlvr-bench eval`` imports ``evaluate`` at call time)."""
-    ev = importlib.import_module("rlvr_bench.evaluation.evaluate")  # the package exports a function of that name
-    calls = []
-    real = ev.evaluate
-
-    def wrapped(*args, **kwargs):
-        calls.append(kwargs.get("run_dir"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ev, "evaluate", wrapped)
-    return calls
-
 
 def test_grid_end_to_end_rerun_samples_nothing(tiny_model_dir, second_model_dir, tmp_path, count_evaluate):
     out = _run([tiny_model_dir, second_model_dir], tmp_path / "sens")

@@ -3,7 +3,6 @@ after the runs (resumable: a rerun samples nothing), the report's section, and a
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import textwrap
@@ -117,19 +116,6 @@ def _fake_run(root: Path, label: str, model: Path, step: int) -> Job:
     (out / "complete.json").write_text("{}")
     return Job(label, Path(f"{label.split('-s')[0]}.yaml"), 0, out)
 
-
-@pytest.fixture
-def count_evaluate(monkeypatch):
-    ev = importlib.import_module("rlvr_bench.evaluation.evaluate")
-    calls: list = []
-    real = ev.evaluate
-
-    def wrapped(*args, **kwargs):
-        calls.append(kwargs.get("run_dir"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ev, "evaluate", wrapped)
-    return calls
 
 
 def test_grid_step_evaluates_final_checkpoints_and_resumes(tmp_path, tiny_model_dir, count_evaluate, capsys):
