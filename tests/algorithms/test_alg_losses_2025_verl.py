@@ -7,14 +7,11 @@ the verl environment is missing (``make verl-env``).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.backends.helpers import verl_python
+from tests.backends.helpers import run_verl_script
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("verl_losses_2025_check.py")
@@ -25,15 +22,7 @@ TOL = 1e-5
 
 @pytest.fixture(scope="module")
 def cases() -> list[dict]:
-    python = verl_python()
-    if python is None:
-        pytest.skip(f"no verl environment: {REPO / '.venv-verl' / 'bin' / 'python'} does not exist (make verl-env)")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([python, str(SCRIPT), *SEEDS], capture_output=True, text=True, timeout=600, env=env,
-                          cwd=REPO)
-    if done.returncode != 0:
-        raise AssertionError(f"verl_losses_2025_check.py failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["cases"]
+    return run_verl_script(SCRIPT, *SEEDS)["cases"]
 
 
 @pytest.mark.parametrize("name", LOSSES)

@@ -77,6 +77,24 @@ def requires_verl():
     )
 
 
+def run_verl_script(script: Path, *args: str, timeout: float = 600) -> dict:
+    """Run a check script in the verl environment (skipping the test when there is none); its last stdout
+    line, parsed as JSON."""
+    import json
+
+    import pytest
+
+    python = verl_python()
+    if python is None:
+        pytest.skip(f"no verl environment: {REPO / '.venv-verl' / 'bin' / 'python'} does not exist (make verl-env)")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([python, str(script), *args], capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=REPO)
+    if done.returncode != 0:
+        raise AssertionError(f"{script.name} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run_verl_env(python: str, *args: str, timeout: float = 900) -> str:
     """Run ``tests/backends/verl_env_checks.py`` in the verl environment; its last stdout line."""
     script = Path(__file__).with_name("verl_env_checks.py")
