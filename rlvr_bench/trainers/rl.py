@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ from rlvr_bench.trainers.rl_support import (
 )
 from rlvr_bench.utils.dist import get_logger, print0
 from rlvr_bench.utils.fsio import atomic_dir
-from rlvr_bench.utils.rundir import RunDir, read_jsonl, write_json_atomic
+from rlvr_bench.utils.rundir import RunDir, write_json_atomic
 
 __all__ = ["RLTrainer", "resolve_algorithm", "run_rl"]
 
@@ -495,10 +494,7 @@ class RLTrainer:
         self.step, self.data_pos = info["step"], info["data_pos"]
         self.meter.load(info["meter"])
         if self.accelerator.is_main_process:  # drop log lines of steps after the checkpoint (killed run)
-            rows = [r for r in read_jsonl(self.run.metrics_path) if r.get("step", 0) <= step]
-            tmp = self.run.metrics_path.with_name("metrics.jsonl.tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-            os.replace(tmp, self.run.metrics_path)
+            self.run.trim_metrics(step)
         print0(f"resumed {self.run.path} from step {step}")
 
 

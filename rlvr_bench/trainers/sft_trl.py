@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from rlvr_bench.config import RecipeConfig
 from rlvr_bench.trainers.common import ComputeMeter, installed_trackers
 from rlvr_bench.utils.dist import get_logger, world_size
 from rlvr_bench.utils.fsio import atomic_dir
-from rlvr_bench.utils.rundir import RunDir, read_jsonl, write_json_atomic
+from rlvr_bench.utils.rundir import RunDir, write_json_atomic
 
 __all__ = [
     "RunDirCallback",
@@ -212,16 +211,6 @@ def copy_checkpoint(src: Path, dest: Path, tokenizer: Any, state: dict[str, Any]
         write_json_atomic(tmp / "rlvr_state.json", state)
 
 
-def trim_metrics(run: RunDir, step: int) -> None:
-    """Drop metrics rows after ``step`` (a killed run resumes from its checkpoint at ``step``)."""
-    if not run.metrics_path.exists():
-        return
-    rows = [r for r in read_jsonl(run.metrics_path) if r.get("step", 0) <= step]
-    tmp = run.metrics_path.with_name("metrics.jsonl.tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    os.replace(tmp, run.metrics_path)
-
-
 def attach_passk(trainer: Any, passk: Any) -> None:
     """Send the pass@k metrics of ``passk`` to the trainer's trackers too (TensorBoard, W&B) at their step."""
     if passk is None:
@@ -262,7 +251,7 @@ def train_with_resume(trainer: Any, run: RunDir, meter: ComputeMeter, callback: 
         if saved.exists():
             meter.load(json.loads(saved.read_text()).get("meter", {}))
         if trainer.args.process_index == 0:
-            trim_metrics(run, step)
+            run.trim_metrics(step)
         log.info("resuming %s from %s (step %d)", run.path, resume, step)
     if resume is None or step < trainer.args.max_steps:
         trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)

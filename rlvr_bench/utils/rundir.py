@@ -148,5 +148,14 @@ class RunDir:
     def metrics(self) -> list[dict[str, Any]]:
         return list(read_jsonl(self.metrics_path))
 
+    def trim_metrics(self, step: int) -> None:
+        """Drop metrics rows after ``step`` (a killed run resumes from its checkpoint at ``step``)."""
+        if not self.metrics_path.exists():
+            return
+        rows = [r for r in read_jsonl(self.metrics_path) if r.get("step", 0) <= step]
+        tmp = self.metrics_path.with_name("metrics.jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        os.replace(tmp, self.metrics_path)
+
     def summaries(self) -> list[dict[str, Any]]:
         return list(read_jsonl(self.summary_path))
