@@ -19,7 +19,7 @@ from typing import Any
 from rlvr_bench.rewards.results import Verdict
 from rlvr_bench.utils.dist import get_logger
 
-__all__ = ["TraceChecker", "Verdict", "make_scorer", "resolve_trace_checker", "resolved_reward", "toy_trace_checker"]
+__all__ = ["TraceChecker", "Verdict", "make_scorer", "safe_scorer", "resolve_trace_checker", "resolved_reward", "toy_trace_checker"]
 
 log = get_logger(__name__)
 
@@ -29,7 +29,9 @@ _BatchFn = Callable[[list[str], list[str]], list[Verdict]]
 TraceChecker = Callable[[dict[str, Any], str], "bool | None"]
 
 
-def _safe(fn: _BatchFn, name: str) -> Scorer:
+def safe_scorer(fn: _BatchFn, name: str) -> Scorer:
+    """``fn`` made safe: a raising reward scores the batch 0 (logged, reason ``error``) instead of raising."""
+
     def scorer(texts: Sequence[str], answers: Sequence[str]) -> list[Verdict]:
         if len(texts) != len(answers):
             raise ValueError(f"{len(texts)} completions but {len(answers)} answers")
@@ -69,10 +71,10 @@ def make_scorer(reward: str = "math", *, timeout: float = 5.0, weights: dict[str
     if custom is not None:
         def fn(texts: list[str], answers: list[str]) -> list[Verdict]:
             return [Verdict(float(s), float(s) >= 1.0, None, "custom") for s in custom(texts, answers)]
-        return _safe(fn, getattr(custom, "__name__", "custom"))
+        return safe_scorer(fn, getattr(custom, "__name__", "custom"))
     base = R.compose_rewards(weights) if weights else R.get_reward(reward)
     bound = base.with_options(timeout=float(timeout), partial_credit=code_mode == "fraction")
-    return _safe(bound.verdicts, "+".join(weights) if weights else reward)
+    return safe_scorer(bound.verdicts, "+".join(weights) if weights else reward)
 
 
 def resolved_reward(reward: str, answers: Sequence[str], *, custom: bool = False) -> dict[str, object]:

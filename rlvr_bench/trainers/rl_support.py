@@ -82,10 +82,10 @@ class TrainScorer:
         """The reward's verdicts (context passed when the reward declares it), made safe."""
         if self._custom is not None:
             return self._custom(texts, answers)
-        from rlvr_bench.evaluation.scoring import _safe
+        from rlvr_bench.evaluation.scoring import safe_scorer
 
         reward = self._reward
-        return _safe(lambda t, a: reward.verdicts(t, a, groups=groups, keys=keys), self.name)(texts, answers)
+        return safe_scorer(lambda t, a: reward.verdicts(t, a, groups=groups, keys=keys), self.name)(texts, answers)
 
     def score_rollouts(self, texts: list[str], answers: list[str], truncated: list[bool], *,
                        groups: list[Any] | None = None, keys: list[int] | None = None
