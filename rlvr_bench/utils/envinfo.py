@@ -3,7 +3,9 @@
 arXiv 2504.07086 shows results move with hardware, library versions, seeds, decoding parameters and the
 prompt template, so each of them is recorded. Only ``importlib.metadata`` is used for versions: nothing
 heavy is imported to describe the environment (torch is queried only if it is already importable, for the
-GPU description).
+GPU description). ``lock`` compares every installed version with the lock that ``make install`` installs
+(``requirements-lock.txt`` and ``constraints-cpu.txt``, :mod:`rlvr_bench.utils.lockfile`): the files, the
+versions that differ from them, the pinned packages missing and the installed ones the lock does not pin.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from rlvr_bench.utils.lockfile import lock_record
 
 __all__ = ["environment_record", "git_revision", "hardware"]
 
@@ -105,6 +109,7 @@ def environment_record(*, seeds: list[int] | None = None, decoding: dict[str, An
         "platform": platform.platform(),
         "hardware": hardware(),
         "packages": packages,
+        "lock": lock_record(),
         "rlvr_bench": _version("rlvr-bench"),
         "git": git_revision(),
         "seeds": seeds,
