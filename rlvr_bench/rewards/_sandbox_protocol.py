@@ -10,6 +10,10 @@ run's secret (a program cannot forge events without it). Events, in order: ``{"e
 
 from __future__ import annotations
 
+import builtins as _builtins
+
+__builtins__ = dict(_builtins.__dict__)  # noqa: A001 - builtins as loaded, whatever a program patches
+
 __all__ = ["dumps", "emitter", "parse_events"]
 
 _ESCAPES = {i: f"\\u{i:04x}" for i in range(32)} | {ord('"'): '\\"', ord("\\"): "\\\\"}

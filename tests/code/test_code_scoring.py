@@ -72,7 +72,7 @@ def test_mbpp_and_livecodebench_rows_score_through_the_sandbox(mbpp_file, lcb_fi
     bad = ["```python\ndef add(a, b):\n    return a - b\n```", "```python\ndef root(x):\n    return x\n```"]
     assert [v.correct for v in score(good, [r["answer"] for r in mbpp])] == [True, True]
     assert [v.reason for v in score(bad, [r["answer"] for r in mbpp])] == ["wrong_answer", "wrong_answer"]
-    (lcb,) = list(load_benchmark("livecodebench", source=lcb_file))
+    lcb, stdin = list(load_benchmark("livecodebench", source=lcb_file))
     solution = ("```python\nclass Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
                 "        seen = {}\n        for i, x in enumerate(nums):\n            if target - x in seen:\n"
                 "                return [seen[target - x], i]\n            seen[x] = i\n```")
@@ -81,6 +81,8 @@ def test_mbpp_and_livecodebench_rows_score_through_the_sandbox(mbpp_file, lcb_fi
                      [lcb["answer"]] * 3)
     assert [v.correct for v in verdicts] == [True, False, False]
     assert [v.reason for v in verdicts[1:]] == ["wrong_answer", "exception:KeyError"]  # tuple order; no Solution
+    a_plus_b = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+    assert [v.reason for v in score([a_plus_b, solution], [stdin["answer"]] * 2)] == ["passed", "wrong_answer"]  # the class prints nothing
 
 
 def test_hostile_completions_score_zero_and_stay_contained(rows, score):
@@ -100,7 +102,7 @@ def test_hostile_completions_score_zero_and_stay_contained(rows, score):
         assert (v.correct, v.score) == (False, 0.0), name
         assert v.reason.startswith("exception:") or v.reason == "crash", (name, v.reason)
     assert dict(zip(hostile, (v.reason for v in verdicts)))["exit early"] == "crash"
-    assert not list(Path("/tmp").glob(f"**/{tag}*"))
+    assert not [d for d, _, files in os.walk("/tmp") if any(f.startswith(tag) for f in files)]
     deadline = time.monotonic() + 2.0
     while _sandbox_processes() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -97,3 +97,10 @@ def test_one_server_per_process_and_it_ends_with_its_process():
     while (_alive(result["parent"]) or _alive(result["child"])) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(result["parent"]) and not _alive(result["child"])
+
+
+def test_runs_forked_from_one_server_draw_their_own_random_numbers():
+    """The server imports ``random`` (LiveCodeBench's import header needs it): each run reseeds it."""
+    program = "import random\nprint('draw', random.getrandbits(64))"
+    draws = {_run(program, ["assert True"], "fork-server").output_tail for _ in range(3)}
+    assert len(draws) == 3 and all(d.startswith("draw ") for d in draws)

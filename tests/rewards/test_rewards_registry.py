@@ -231,5 +231,5 @@ def test_sandbox_harness_has_one_function_per_test_kind() -> None:
     from rlvr_bench.rewards import _sandbox_harness
     from rlvr_bench.rewards._sandbox_child import CHILD_MODULES, OWN_MODULES
 
-    assert set(_sandbox_harness.TEST_KINDS) == {"asserts", "io", "humaneval"}
+    assert set(_sandbox_harness.TEST_KINDS) == {"asserts", "io", "humaneval", "stdio", "evalplus"}
     assert CHILD_MODULES[-1] == "_sandbox_child" and set(CHILD_MODULES) < set(OWN_MODULES)
