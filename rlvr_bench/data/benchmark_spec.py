@@ -40,6 +40,8 @@ class BenchmarkSpec:
         answer_is_tests: a code benchmark: rows (the answer = JSON tests for the ``code`` reward) are
             built from several columns by :func:`rlvr_bench.data.code_benchmarks.load_code_benchmark`;
             the column fields above then only document the mapping.
+        template: the prompt template its rows need whatever the model (HumanEval's completion style: the
+            prompt is the function's signature and docstring), None = the evaluation's choice.
     """
 
     name: str
@@ -54,6 +56,7 @@ class BenchmarkSpec:
     local_file: str | None = None
     description: str = ""
     answer_is_tests: bool = False
+    template: str | None = None
 
 
 def offline_hint(spec: BenchmarkSpec, split: str, local_dir: str | Path | None = None) -> str:

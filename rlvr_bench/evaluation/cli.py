@@ -44,15 +44,18 @@ def _benchmark_arg(name: str, limit: int | None = None):
 
 
 def _template_for(bench: str, model: str, explicit: str | None, tokenizer) -> str:
-    """The prompt template of one benchmark: ``--template``, else completion-style HumanEval, a code
-    block request for the other code benchmarks (chat models), ``toy`` for toy models, else ``plain``."""
+    """The prompt template of one benchmark: ``--template``, else the benchmark's own (completion-style
+    HumanEval and HumanEval+), a code block request for the other code benchmarks (chat models), ``toy`` for
+    toy models, else ``plain``."""
+    from rlvr_bench.data.benchmarks import BENCHMARKS
     from rlvr_bench.data.code_benchmarks import code_benchmark_name
 
     if explicit:
         return explicit
     code = code_benchmark_name(bench)
-    if code == "humaneval":
-        return "humaneval_completion"
+    own = BENCHMARKS[code].template if code is not None else None
+    if own is not None:
+        return own
     if code is not None:
         return "code_chat" if getattr(tokenizer, "chat_template", None) else "plain"
     return "toy" if str(model).startswith("toy:") else "plain"
