@@ -59,5 +59,8 @@ def resolve_runner(method: str) -> Any:
 
 
 def run_recipe(cfg: Any) -> Path:
-    """Run a validated recipe and return its run directory."""
+    """Run a validated recipe and return its run directory (after the checks against this machine)."""
+    from rlvr_bench.config.loader import check_runs_here
+
+    check_runs_here(cfg)
     return resolve_runner(cfg.method)(cfg)

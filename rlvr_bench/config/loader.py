@@ -30,6 +30,7 @@ from rlvr_bench.errors import UserError
 __all__ = [
     "ConfigError",
     "apply_overrides",
+    "check_runs_here",
     "config_from_dict",
     "config_to_dict",
     "field_help",
@@ -404,6 +405,28 @@ def _check_trackers(logging: LoggingConfig, source: str) -> None:
                 f"{source}: logging.trackers names '{name}' but the {module} package is not installed "
                 f"({install}); remove it from logging.trackers to run without it"
             )
+
+
+def check_runs_here(cfg: Any, source: str = "recipe") -> None:
+    """Checks of a recipe against this machine, run before it trains here (``run_recipe``); not by
+    ``rlvr-bench recipes`` or ``verl export``, which validate recipes meant for other machines.
+
+    ``rollout.backend: vllm`` needs a CUDA GPU and the ``vllm`` extra (one line each when missing).
+    """
+    rollout = getattr(cfg, "rollout", None)
+    if getattr(rollout, "backend", None) != "vllm":
+        return
+    import torch  # lazily: validation alone stays free of torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(f"{source}: rollout.backend = 'vllm' needs a CUDA GPU and none is visible here; use "
+                          "rollout.backend=hf on this machine, or `rlvr-bench verl export` for a GPU cluster")
+    if getattr(cfg.model, "device", None) == "cpu":
+        raise ConfigError(f"{source}: rollout.backend = 'vllm' runs on the GPU but model.device = 'cpu'; use "
+                          "rollout.backend=hf, or another model.device")
+    if importlib.util.find_spec("vllm") is None:
+        raise ConfigError(f"{source}: rollout.backend = 'vllm' needs the vllm extra: pip install -e '.[vllm]' "
+                          "(CUDA torch first, see README)")
 
 
 def is_toy_recipe(cfg: Any) -> bool:

@@ -116,6 +116,29 @@ class RolloutConfig:
     stop: list[str] = opt(help="extra stop strings besides the stop rule (end-of-text ids + the template's "
                           "turn-end token); special tokens allowed", factory=list)
     batch_size: int = opt(1024, "sequences generated per forward batch", gt=0)
+    # rollout.vllm_<name> is passed to the vllm engine as <name> (rlvr_bench.rollout.vllm_engine; docs/gpu.md)
+    vllm_gpu_memory_utilization: float = opt(
+        0.3, "vllm: fraction of the GPU the colocated engine takes for its weights and KV cache (the trainer "
+        "shares the rest)", gt=0.0, le=1.0)
+    vllm_sleep_level: int = opt(
+        1, "vllm: sleep while the trainer updates: 1 = weights to CPU memory, KV cache freed; 2 = both freed "
+        "(weights reloaded at every wake); 0 = never sleep", choices=(0, 1, 2))
+    vllm_dtype: str | None = opt(None, "vllm: the engine's weight dtype; None = the policy's",
+                                 choices=("float32", "bfloat16", "float16"))
+    vllm_max_model_len: int | None = opt(
+        None, "vllm: prompt + response tokens the engine plans its KV cache for; None = the model's context "
+        "length", gt=0)
+    # the modes are rlvr_bench.algorithms.rollout_correction.CORRECTIONS (a test keeps this tuple equal to it)
+    correction: str = opt(
+        "none", "importance weight on the per-token policy loss for the gap between the engine's and the "
+        "trainer's log-probs: none, token_ or sequence_ truncate (TIS) / mask (MIS); the gap is logged every step "
+        "(rollout_correction/*) in any mode", choices=("none", "token_truncate", "token_mask", "sequence_truncate",
+                                                      "sequence_mask"))
+    correction_cap: float = opt(2.0, "upper bound C of the importance ratio: truncated at C, or masked above C "
+                                "(verl's rollout_is_threshold, TRL's vllm_importance_sampling_clip_max)", ge=1.0)
+    correction_floor: float | None = opt(
+        None, "lower bound of the importance ratio: truncated at it, or masked below it (IcePop); None = no lower "
+        "bound", gt=0.0, le=1.0)
 
 
 @dataclass

@@ -73,11 +73,14 @@ class Completion:
         text: decoded response (the final stop id and special tokens removed; a stop string, when hit, is kept).
         token_ids: generated token ids, the stop id (EOS, turn end) included when generated.
         finish_reason: "stop" (a stop id or stop string) or "length" (hit max_new_tokens: truncated).
+        logprobs: per-token log-probs of ``token_ids`` under the sampling distribution (temperature applied)
+            as the engine saw them, or None when the engine does not report them.
     """
 
     text: str
     token_ids: list[int]
     finish_reason: str
+    logprobs: list[float] | None = None
 
     @property
     def num_tokens(self) -> int:
@@ -94,7 +97,8 @@ class RolloutResult:
 
     ``completions[i * n + j]`` is sample ``j`` of prompt ``i``. Tensors (when the engine provides them) are
     laid out the same way: ``prompt_ids``/``prompt_mask`` (B, Lp) left-padded, ``response_ids``/
-    ``response_mask`` (B, Lr) right-padded, with B = len(prompts) * n.
+    ``response_mask`` (B, Lr) right-padded, with B = len(prompts) * n; ``response_logprobs`` (B, Lr) float, the
+    completions' ``logprobs`` aligned with ``response_ids`` (0 at padding; None when the engine has none).
     """
 
     prompts: list[str]
@@ -106,6 +110,7 @@ class RolloutResult:
     prompt_mask: Any = None
     response_ids: Any = None
     response_mask: Any = None
+    response_logprobs: Any = None
     stats: dict[str, float] = field(default_factory=dict)
 
     def grouped(self) -> list[list[Completion]]:
@@ -131,6 +136,14 @@ class RolloutEngine(ABC):
     def describe(self) -> dict[str, Any]:
         """What to record about this engine next to the samples."""
         return {"backend": self.name}
+
+    def prepare_generation(self, model: Any) -> None:
+        """Before a training rollout: generate with ``model``'s current weights (default: use it directly)."""
+        self.model = model
+
+    def release_memory(self) -> None:
+        """After a training rollout: free what generation holds while the trainer updates (default: nothing)."""
+        return None
 
 
 _ENGINES: dict[str, Callable[..., RolloutEngine]] = {}

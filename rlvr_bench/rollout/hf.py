@@ -5,6 +5,10 @@ so that small models are not dominated by per-step framework overhead: finished 
 batch (and from the cache) once most of a batch has stopped, and nothing but the sampled ids leaves the
 loop. It works with any ``AutoModelForCausalLM`` whose cache supports ``batch_select_indices``
 (transformers' ``DynamicCache``); left padding with explicit ``position_ids`` as ``generate`` does.
+
+Every sampled token's log-probability under the distribution it was drawn from is recorded on the way
+(``Completion.logprobs``, ``RolloutResult.response_logprobs``): the behaviour log-probs of the RL trainer's
+rollout correction (:func:`sample_next_with_logprob` says which distribution).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import torch
 from rlvr_bench.rollout.base import Completion, Decoding, RolloutEngine, RolloutResult, register_engine
 from rlvr_bench.rollout.stopping import end_of_text_ids
 
-__all__ = ["HFEngine", "sample_next"]
+__all__ = ["HFEngine", "sample_next", "sample_next_with_logprob"]
 
 
 def sample_next(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator | None) -> torch.Tensor:
@@ -31,8 +35,29 @@ def sample_next(logits: torch.Tensor, decoding: Decoding, generator: torch.Gener
         (b,) token ids: argmax when temperature is 0, else a sample after temperature, top-k and top-p
         (nucleus: the smallest set of tokens whose probability reaches top_p, Holtzman et al. 2019).
     """
+    return sample_next_with_logprob(logits, decoding, generator)[0]
+
+
+def sample_next_with_logprob(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator | None
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`sample_next` and the log-probability of each sampled token under the distribution it was drawn
+    from.
+
+    That distribution is softmax(logits / temperature) after top-k and top-p truncation (renormalised over
+    the kept tokens), so with top-k/top-p the log-prob is the truncated distribution's, higher than the full
+    softmax's that the trainer recomputes: a real difference between the two policies that the rollout
+    correction measures. Greedy (temperature 0): log_softmax of the unscaled logits at the argmax, as the
+    trainer recomputes at temperature 0. Cost: one gather and log over b values (greedy: one logsumexp).
+
+    Args:
+        logits: (b, V) next-token logits.
+    Returns:
+        ``(tokens, logprobs)``: (b,) ids and (b,) float32 log-probs.
+    """
     if decoding.greedy:
-        return logits.argmax(dim=-1)
+        logits = logits.float()
+        tok = logits.argmax(dim=-1)
+        return tok, logits.gather(-1, tok.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
     logits = logits.float() / decoding.temperature
     if decoding.top_k and decoding.top_k < logits.shape[-1]:
         kth = torch.topk(logits, decoding.top_k, dim=-1).values[:, -1:]
@@ -45,7 +70,8 @@ def sample_next(logits: torch.Tensor, decoding: Decoding, generator: torch.Gener
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
     probs = torch.softmax(logits, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    tok = torch.multinomial(probs, 1, generator=generator)
+    return tok.squeeze(-1), torch.log(probs.gather(-1, tok).squeeze(-1))
 
 
 def _cache_keyword(model: Any) -> str:
@@ -105,15 +131,18 @@ class HFEngine(RolloutEngine):
         rows = [i for i in range(len(prompts)) for _ in range(n)]
         completions: list[Completion] = []
         response_rows: list[list[int]] = []
+        logprob_rows: list[list[float]] = []
         t0 = time.perf_counter()
         was_training = self.model.training
         self.model.eval()
         try:
             for start in range(0, len(rows), self.batch_size):
                 chunk = rows[start:start + self.batch_size]
-                ids, finish = self._sample_chunk([enc[i] for i in chunk], decoding, generator, device, stop_ids)
+                ids, logps, finish = self._sample_chunk([enc[i] for i in chunk], decoding, generator, device,
+                                                        stop_ids)
                 response_rows.extend(ids)
-                completions.extend(self._to_completion(r, f, stop_ids) for r, f in zip(ids, finish))
+                logprob_rows.extend(logps)
+                completions.extend(self._to_completion(r, lp, f, stop_ids) for r, lp, f in zip(ids, logps, finish))
         finally:
             self.model.train(was_training)
         seconds = time.perf_counter() - t0
@@ -121,6 +150,7 @@ class HFEngine(RolloutEngine):
         result.prompt_ids, result.prompt_mask = _pad([enc[i] for i in rows], self.pad_id, left=True)
         result.response_ids, result.response_mask = _pad(response_rows, self.pad_id, left=False,
                                                          min_len=1)
+        result.response_logprobs = _pad_floats(logprob_rows, result.response_ids.shape[1])
         tokens = result.num_tokens
         result.stats = {"seconds": seconds, "tokens": float(tokens), "tokens_per_s": tokens / max(seconds, 1e-9)}
         return result
@@ -139,16 +169,17 @@ class HFEngine(RolloutEngine):
             out.append(list(ids))
         return out
 
-    def _to_completion(self, ids: list[int], finish: str, stop_ids: list[int]) -> Completion:
+    def _to_completion(self, ids: list[int], logprobs: list[float], finish: str, stop_ids: list[int]) -> Completion:
         body = ids[:-1] if ids and finish == "stop" and ids[-1] in stop_ids else ids
         text = self.tokenizer.decode(body, skip_special_tokens=True)
-        return Completion(text=text, token_ids=ids, finish_reason=finish)
+        return Completion(text=text, token_ids=ids, finish_reason=finish, logprobs=logprobs)
 
     @torch.no_grad()
     def _sample_chunk(self, prompt_ids: list[list[int]], decoding: Decoding, generator: torch.Generator,
-                      device: torch.device, stop_ids: list[int]) -> tuple[list[list[int]], list[str]]:
-        """Sample one batch; returns per-row generated ids (cut after a stop id / stop string) and finish
-        reasons."""
+                      device: torch.device, stop_ids: list[int]
+                      ) -> tuple[list[list[int]], list[list[float]], list[str]]:
+        """Sample one batch; returns per-row generated ids (cut after a stop id / stop string), their
+        log-probs (:func:`sample_next_with_logprob`) and finish reasons."""
         from transformers import DynamicCache
 
         input_ids, attn = _pad(prompt_ids, self.pad_id, left=True)
@@ -163,14 +194,16 @@ class HFEngine(RolloutEngine):
         alive = torch.arange(b, device=device)  # original row of each row still in the batch
         finished = torch.zeros(b, dtype=torch.bool, device=device)
         generated: list[list[int]] = [[] for _ in range(b)]
+        logprobs: list[list[float]] = [[] for _ in range(b)]
         finish = ["length"] * b
         eos = torch.tensor(stop_ids, device=device, dtype=torch.long)
         for step in range(decoding.max_new_tokens):
-            tok = sample_next(logits, decoding, generator)
+            tok, logp = sample_next_with_logprob(logits, decoding, generator)
             newly = torch.isin(tok, eos) & ~finished
-            for row, t, fin in zip(alive.tolist(), tok.tolist(), finished.tolist()):
+            for row, t, lp, fin in zip(alive.tolist(), tok.tolist(), logp.tolist(), finished.tolist()):
                 if not fin:
                     generated[row].append(t)
+                    logprobs[row].append(lp)
             if decoding.stop:
                 newly |= self._hit_stop(generated, alive, decoding.stop, device) & ~finished
             for row in alive[newly].tolist():
@@ -187,7 +220,7 @@ class HFEngine(RolloutEngine):
                              use_cache=True, **{self._cache_kw: cache})
             logits = out.logits[:, -1, :]
             next_pos = next_pos + 1
-        return generated, finish
+        return generated, logprobs, finish
 
     def _hit_stop(self, generated: list[list[int]], alive: torch.Tensor, stops: tuple[str, ...],
                   device: torch.device) -> torch.Tensor:
@@ -209,3 +242,12 @@ def _pad(rows: list[list[int]], pad_id: int, *, left: bool, min_len: int = 0) ->
         ids[i, sl] = torch.tensor(r, dtype=torch.long)
         mask[i, sl] = 1
     return ids, mask
+
+
+def _pad_floats(rows: list[list[float]], length: int) -> torch.Tensor:
+    """(B, length) float32 of ragged rows, right-padded with 0.0 (the response layout)."""
+    out = torch.zeros((len(rows), length), dtype=torch.float32)
+    for i, r in enumerate(rows):
+        if r:
+            out[i, :len(r)] = torch.tensor(r, dtype=torch.float32)
+    return out

@@ -61,6 +61,7 @@ from rlvr_bench.trainers.common import (
     set_seed,
 )
 from rlvr_bench.trainers.rl_batch import RolloutBatch, collect_rollouts, derive_seed, sequence_logprobs
+from rlvr_bench.trainers.rl_correction import RolloutCorrection
 from rlvr_bench.trainers.rl_support import (
     batch_metrics,
     flat_hparams,
@@ -129,6 +130,7 @@ class RLTrainer:
         self.entropy_ctl = rl_methods.EntropyController(self.algo.entropy_coeff, self.algo.entropy_target,
                                                         self.algo.entropy_coeff_step, self.algo.entropy_coeff_max)
         self.resets = rl_methods.ReferenceResets(self.algo.reference_reset_every)
+        self.correction = RolloutCorrection.from_config(config.rollout)  # engine vs trainer log-probs
         self.step_stats: dict[str, float] = {}  # the token selection's metrics of the current step
 
     # ------------------------------------------------------------------------------------ set-up
@@ -184,8 +186,11 @@ class RLTrainer:
                                   device=str(self.accelerator.device)))
             copt, _ = build_optimizer(critic.parameters(), cfg, steps, lr=algo.critic_lr)
             self.critic, self.critic_opt = self.accelerator.prepare(critic, copt)
-        self.engine = build_engine(cfg.rollout.backend, self.accelerator.unwrap_model(self.model), self.tokenizer,
-                                   batch_size=cfg.rollout.batch_size)
+        backend = cfg.rollout.backend  # rollout.<backend>_<name> fields are that engine's keyword <name>
+        self.engine = build_engine(backend, self.accelerator.unwrap_model(self.model), self.tokenizer,
+                                   batch_size=cfg.rollout.batch_size,
+                                   **{k.removeprefix(f"{backend}_"): v for k, v in vars(cfg.rollout).items()
+                                      if k.startswith(f"{backend}_")})
 
     # ------------------------------------------------------------------------------------ data
     def _next_prompts(self, k: int) -> list[dict[str, Any]]:
@@ -227,13 +232,15 @@ class RLTrainer:
 
             def shaping(length: int, truncated: bool) -> float:
                 return overlong_penalty(length, r.max_new_tokens, algo.overlong_buffer_len)
-        self.engine.model = self.accelerator.unwrap_model(self.model)
-        return collect_rollouts(
+        self.engine.prepare_generation(self.accelerator.unwrap_model(self.model))
+        batch = collect_rollouts(
             self.engine, self._next_prompts, num_prompts=cfg.trainer.prompts_per_step, n=r.n, decoding=decoding,
             scorer=self.scorer, seed=derive_seed(cfg.seed, self.step, self.rank), shaping=shaping,
             dynamic_sampling=algo.dynamic_sampling, max_rounds=algo.max_resample_rounds,
             greedy_baseline=algo.needs_greedy_baseline,
             render=lambda p: render_prompt(cfg.data.template, p, self.tokenizer))
+        self.engine.release_memory()
+        return batch
 
     @torch.no_grad()
     def _forward_all(self, model: Any, t: dict[str, torch.Tensor], *, values: bool = False,
@@ -327,6 +334,7 @@ class RLTrainer:
             logp, ent = sequence_logprobs(model, t, idx, temperature=self.cfg.rollout.temperature, with_entropy=True)
             old = t["old_log_probs"][idx].to(acc.device) if "old_log_probs" in t else logp.detach()
             pg_logp = rl_methods.gradient_only_on(logp, t["pg_token_mask"][idx]) if "pg_token_mask" in t else logp
+            pg_logp = self.correction.weigh(t, idx, pg_logp, old)
             pg, pg_stats = policy_loss(
                 algo.policy_loss, old_log_prob=old, log_prob=pg_logp,
                 advantages=t["advantages"][idx].to(acc.device), response_mask=mask, loss_agg_mode=algo.loss_agg_mode, **norm, **knobs)
@@ -384,7 +392,9 @@ class RLTrainer:
         t = self.prepare(batch)
         metrics.update(batch_metrics(batch, t))
         metrics.update(self.step_stats)
+        self.correction.begin(t)
         metrics.update(self.update(t))
+        metrics.update(self.correction.metrics(t))
         metrics["actor/lr"] = float(self.scheduler.get_last_lr()[0])
         if self.algo.entropy_target is not None:  # the step's token-mean entropy over every process
             tokens = float(t["response_mask"].sum())

@@ -52,13 +52,15 @@ class RolloutBatch:
     texts: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
     prompt_texts: list[str] = field(default_factory=list)
+    behaviour_logprobs: list[list[float]] = field(default_factory=list)  # the engine's, per response token
     stats: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.response_rows)
 
     def tensors(self, pad_id: int) -> dict[str, torch.Tensor]:
-        """prompt_ids/prompt_mask (B, Lp), response_ids/response_mask (B, T), scores (B,), group (B,)."""
+        """prompt_ids/prompt_mask (B, Lp), response_ids/response_mask (B, T), scores (B,), group (B,); and
+        behaviour_logprobs (B, T) float, 0 at padding, when the engine reported log-probs for every response."""
         p_ids, p_mask = pad_rows(self.prompt_rows, pad_id, left=True)
         r_ids, r_mask = pad_rows(self.response_rows, pad_id, left=False)
         out = {"prompt_ids": p_ids, "prompt_mask": p_mask, "response_ids": r_ids, "response_mask": r_mask,
@@ -66,6 +68,15 @@ class RolloutBatch:
                "group": torch.tensor(self.group, dtype=torch.long)}
         if self.baselines:
             out["baselines"] = torch.tensor(self.baselines, dtype=torch.float32)
+        if self.behaviour_logprobs:
+            if len(self.behaviour_logprobs) != len(self.response_rows):
+                raise ValueError(f"{len(self.behaviour_logprobs)} behaviour log-prob rows for "
+                                 f"{len(self.response_rows)} responses")
+            out["behaviour_logprobs"] = torch.zeros(r_ids.shape, dtype=torch.float32)
+            for i, (row, ids) in enumerate(zip(self.behaviour_logprobs, self.response_rows)):
+                if len(row) != len(ids):
+                    raise ValueError(f"response {i}: {len(row)} behaviour log-probs for {len(ids)} tokens")
+                out["behaviour_logprobs"][i, :len(row)] = torch.tensor(row, dtype=torch.float32)
         return out
 
 
@@ -144,6 +155,8 @@ def collect_rollouts(engine: RolloutEngine, prompts: Callable[[int], list[dict[s
                 batch.texts.append(comp.text)
                 batch.answers.append(answers[i])
                 batch.prompt_texts.append(rendered[g])
+                if comp.logprobs is not None:
+                    batch.behaviour_logprobs.append(list(comp.logprobs))
         if not dynamic_sampling or rounds >= max_rounds:
             break
         rounds += 1

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.backends.verl.overrides import EXPORT_DIR_TOKEN
-from rlvr_bench.backends.verl.plan_methods import method_rows
+from rlvr_bench.backends.verl.plan_methods import correction_rows, method_rows
 from rlvr_bench.backends.verl.plan_types import WHOLE_SECTIONS, ExportFacts, Row
 from rlvr_bench.backends.verl.stop_loop import AGENT_LOOP_NAME, AGENT_LOOPS_FILE
 
@@ -176,6 +176,17 @@ def rollout_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems
             "responses cut at this length score 0 (truncated), as in the local trainer (reward_manager.py)"),
         Row("rollout.stop", list(r.stop), stop_keys, "exact", stop_note),
         Row("rollout.batch_size", r.batch_size, {}, "local", "generation batching; vLLM schedules itself"),
+        Row("rollout.vllm_gpu_memory_utilization", r.vllm_gpu_memory_utilization,
+            {f"{R}.gpu_memory_utilization": float(r.vllm_gpu_memory_utilization)}, "exact",
+            "the share of each GPU vLLM takes next to the trainer"),
+        Row("rollout.vllm_sleep_level", r.vllm_sleep_level, {f"{R}.free_cache_engine": r.vllm_sleep_level > 0},
+            "approx", "verl's vLLM sleeps between rollouts at level 2 (vLLM >= 0.18) whatever level is asked; "
+            "0 keeps it awake"),
+        Row("rollout.vllm_dtype", r.vllm_dtype, {}, "approx" if r.vllm_dtype else "exact",
+            "verl's rollout dtype is model.dtype's"),
+        Row("rollout.vllm_max_model_len", r.vllm_max_model_len,
+            {} if r.vllm_max_model_len is None else {f"{R}.max_model_len": r.vllm_max_model_len}, "exact",
+            "None: verl's default (prompt + response length)"),
     ]
 
 
@@ -484,6 +495,6 @@ def other_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems: 
     return rows
 
 
-SECTIONS: list[Section] = [top_rows, model_rows, data_rows, rollout_rows, algorithm_rows, trainer_rows,
-                           reward_rows, evaluation_rows, logging_rows, other_rows]
+SECTIONS: list[Section] = [top_rows, model_rows, data_rows, rollout_rows, correction_rows, algorithm_rows,
+                           trainer_rows, reward_rows, evaluation_rows, logging_rows, other_rows]
 """Every section's rule, in table order."""
