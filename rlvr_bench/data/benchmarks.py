@@ -20,6 +20,9 @@ humaneval_plus  evalplus/humanevalplus      test     prompt / EvalPlus tests (ba
 mbpp            google-research-datasets/   test     text + asserts / JSON tests (``full`` subset)
                 mbpp
 mbpp_plus       evalplus/mbppplus           test     prompt / EvalPlus tests (base + plus inputs)
+geometry3k      hiyouga/geometry3k          test     problem / answer, ``images`` (visual_benchmarks)
+mathvista       AI4Math/MathVista           testmini query / answer, free-form only (460)
+mathvision      MathLLMs/MathVision         testmini question / answer, free-form only (114)
 livecodebench   livecodebench/code_         test     question_content / JSON tests (LeetCode: io; AtCoder,
                 generation_lite                      Codeforces: stdin/stdout); all releases
 livecodebench_  (the same)                  test     the same, release v5 (LiveCodeBench ``release_v5``:
@@ -51,6 +54,7 @@ from rlvr_bench.data.sources import (
     is_local_source,
     require_hub_dataset,
 )
+from rlvr_bench.data.visual_benchmarks import VISUAL_BENCHMARKS, load_visual_benchmark
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from datasets import Dataset
@@ -163,13 +167,15 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
         BenchmarkSpec("mbpp_plus", "evalplus/mbppplus", "test", problem_column="prompt", answer_column="test",
                       solution_column="canonical_solution", id_column="task_id", local_file="mbpp_plus.jsonl",
                       answer_is_tests=True, description="MBPP+ (EvalPlus), 378 problems (v0.2.0) with the plus inputs"),
+        *(v.spec for v in VISUAL_BENCHMARKS.values()),  # geometry3k, mathvista, mathvision (images)
     ]
 }
 
 _SOURCE_HINT = "pass a local copy of the dataset's hub-format file as source"
 
 _OVERRIDE_KEYS = ("split", "subset", "problem_column", "answer_column", "solution_column", "id_column", "seed",
-                  "release", "start_date", "end_date")  # LiveCodeBench (code_benchmarks.lcb_select)
+                  "release", "start_date", "end_date",  # LiveCodeBench (code_benchmarks.lcb_select)
+                  "filter")  # visual benchmarks (visual_benchmarks.FILTERS)
 
 
 def benchmark_names() -> list[str]:
@@ -247,6 +253,12 @@ def _load_named(
         return read_prompts(spec.name, **{"split": spec.split, **overrides}, limit=limit)
     own_split = overrides.get("split", spec.split) == spec.split
     local = local_copy(spec, local_dir) if source is None and own_split else None
+    if spec.name in VISUAL_BENCHMARKS:
+        return load_visual_benchmark(spec.name, limit=limit, local=local, local_dir=local_dir, source=source,
+                                     overrides=overrides)
+    if "filter" in overrides:
+        raise DataError(f"benchmark option 'filter' is for the visual benchmarks "
+                        f"({', '.join(VISUAL_BENCHMARKS)}), not {spec.name!r}")
     if spec.answer_is_tests:
         return load_code_benchmark(spec, limit=limit, local=local, source=source, overrides=overrides)
     if local is not None:  # normalised copy of that split: canonical columns, ids already "<name>/..."

@@ -13,6 +13,9 @@ Every loader returns a ``datasets.Dataset`` with the canonical columns
 ``data_source``
     where the row came from (kept when the dataset has it, else the source name); verl's reward
     interface receives it.
+``image``, ``image_id``
+    visual rows only (a dataset with an ``image`` or ``images`` column, or ``image_column``): the row's image
+    as an RGB ``PIL.Image`` (``datasets.Image()`` feature) and its stable id (``rlvr_bench.data.images``).
 
 Other columns are kept unchanged. Problems with a column mapping that does not fit the data fail with
 one-line :class:`DataError` messages that name the missing column and list the columns that exist.
@@ -30,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rlvr_bench.data.images import ImageColumnError, add_image_columns, find_image_column
 from rlvr_bench.data.sources import (
     DataError,
     first_line,
@@ -79,8 +83,10 @@ def read_prompts(
     limit: int | None = None,
     seed: int | None = None,
     source_name: str | None = None,
+    image_column: str | None = None,
+    image_id_column: str | None = None,
 ) -> Dataset:
-    """Read one source into the canonical columns ``id``, ``problem``, ``answer`` (+ ``solution``).
+    """Read one source into the canonical columns ``id``, ``problem``, ``answer`` (+ ``solution``, + ``image``).
 
     Args:
         source: ``"toy"`` (the built-in toy tasks), a local ``.jsonl``/``.json``/``.parquet``/``.csv``
@@ -98,10 +104,14 @@ def read_prompts(
         source_name: name used in generated ids and in an added ``data_source`` column; default: a
             local file's stem, else ``source`` itself. Generated ids count rows of the whole source, so
             they do not change with ``limit`` or ``seed``.
+        image_column: column holding each row's image (PIL, ``datasets.Image``, path or bytes; a one-image
+            list); ``None`` = an ``image`` or ``images`` column when there is one, else a text-only dataset.
+        image_id_column: column whose value ids each image; ``None`` = the sha256 of its PNG bytes.
 
     Raises:
         DataError: missing file, unreachable hub dataset, missing column, empty dataset, null answer,
-            duplicate ids.
+            duplicate ids; ``ImageColumnError`` (a ``DataError``): a named image column that is missing or
+            an image that cannot be read.
     """
     from datasets import Features, Value
 
@@ -113,6 +123,10 @@ def read_prompts(
         where = "" if is_local_source(name) else f" (split {split!r})"
         raise DataError(f"dataset {name!r}{where} is empty")
     id_column = _check_columns(raw, name, problem_column, answer_column, solution_column, id_column)
+    images = find_image_column(raw.column_names, image_column)
+    if image_column is not None and images is None:
+        raise ImageColumnError(f"dataset {name!r} has no image column {image_column!r} "
+                               f"(columns: {', '.join(raw.column_names)})")
     raw, positions = _select(raw, limit=limit, seed=seed)
     label = source_name or _source_label(name)
     row_fn = _row_builder(label, problem_column, answer_column, solution_column, id_column,
@@ -128,6 +142,10 @@ def read_prompts(
     except ValueError as err:  # a bad row: name it in one line
         raise DataError(f"dataset {name!r}: {first_line(err)}") from None
     _check_unique_ids(ds, name)
+    if images is not None:
+        base = Path(name).expanduser().parent if is_local_source(name) and name != "toy" else None
+        ids = image_id_column or ("image_id" if "image_id" in ds.column_names else None)  # ids kept when given
+        ds = add_image_columns(ds, images, name=name, id_column=ids, base_dir=base)
     return ds.select_columns(canonical + [c for c in ds.column_names if c not in canonical])
 
 def _load_raw(name: str, *, split: str, subset: str | None) -> Dataset:

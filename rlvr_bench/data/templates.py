@@ -7,11 +7,24 @@ every sample file and env record names the template that produced it.
 A template turns one dataset row (its ``problem`` column) into the text a causal LM continues. Plain
 templates are ``str.format`` patterns over ``{problem}``; chat templates build a list of messages that the
 tokenizer's own ``apply_chat_template`` renders (so a real instruct model gets its native format).
+
+Vision-language models have one prompt path, whatever the template: the user message is a content list, the image
+first, then the text (the plain pattern or the chat pattern filled with the problem)::
+
+    [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": <pattern with the problem>}]}]
+
+rendered by the *processor's* chat template (``processor.apply_chat_template(..., add_generation_prompt=True)``);
+``processor(text=..., images=...)`` then expands the image placeholder into the image's tokens. A toy VL
+processor's chat template renders the plain toy prompt after the image tokens, a real one (Qwen2.5-VL) its
+ChatML turn with ``<|vision_start|><|image_pad|><|vision_end|>``. :func:`render_prompt` takes this path when it is
+given a processor (an object with an ``image_processor`` and a ``tokenizer``); :func:`text_tokenizer` is the
+one way to get the text tokenizer of either a tokenizer or a processor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "PromptTemplate",
@@ -19,7 +32,9 @@ __all__ = [
     "chat_end_token",
     "chat_template_sha256",
     "get_template",
+    "is_processor",
     "render_prompt",
+    "text_tokenizer",
     "template_names",
     "template_sha256",
 ]
@@ -61,12 +76,18 @@ class PromptTemplate:
             return list(dict.fromkeys(names))
         return [t for t in dict.fromkeys(names) if _single_token_id(tokenizer, t) is not None]
 
-    def messages(self, problem: str) -> list[dict[str, str]]:
-        """Chat messages for one problem (also used for verl's ``prompt`` column)."""
-        msgs: list[dict[str, str]] = []
+    def messages(self, problem: str, *, image: bool = False) -> list[dict[str, Any]]:
+        """Chat messages for one problem (also used for verl's ``prompt`` column).
+
+        With ``image`` the user content is ``[{"type": "image"}, {"type": "text", "text": ...}]`` (the one
+        vision-language prompt path, see the module docstring); the system message stays a string.
+        """
+        msgs: list[dict[str, Any]] = []
         if self.system:
             msgs.append({"role": "system", "content": self.system})
-        msgs.append({"role": "user", "content": self.pattern.format(problem=problem)})
+        text = self.pattern.format(problem=problem)
+        content: Any = [{"type": "image"}, {"type": "text", "text": text}] if image else text
+        msgs.append({"role": "user", "content": content})
         return msgs
 
 
@@ -104,6 +125,16 @@ TEMPLATES: dict[str, PromptTemplate] = {
             "body (sampled with the Codex stop sequences)",
         ),
         PromptTemplate(
+            "r1v_boxed",
+            "{problem} You FIRST think about the reasoning process as an internal monologue and then provide the "
+            "final answer. The reasoning process MUST BE enclosed within <think> </think> tags. The final answer "
+            "MUST BE put in \\boxed{{}}.",
+            chat=True,
+            description="EasyR1's Geometry3K format prompt (the paper's visual runs): think, then \\boxed{} "
+            "(vision-language chat models)",
+            turn_end=("<|im_end|>",),
+        ),
+        PromptTemplate(
             "code_chat",
             "{problem}\nWrite the solution as a Python code block.",
             chat=True,
@@ -126,12 +157,29 @@ def get_template(name: str) -> PromptTemplate:
         raise KeyError(f"unknown prompt template {name!r}; valid: {', '.join(template_names())}") from None
 
 
-def render_prompt(template: str | PromptTemplate, problem: str, tokenizer=None) -> str:
+def is_processor(processing_class: Any) -> bool:
+    """True for a multimodal processor (it has an image processor and a text tokenizer), False for a tokenizer."""
+    return hasattr(processing_class, "image_processor") and hasattr(processing_class, "tokenizer")
+
+
+def text_tokenizer(processing_class: Any) -> Any:
+    """The text tokenizer of a tokenizer (itself) or a processor (``processor.tokenizer``)."""
+    return processing_class.tokenizer if is_processor(processing_class) else processing_class
+
+
+def render_prompt(template: str | PromptTemplate, problem: str, tokenizer=None, *, image: bool | None = None) -> str:
     """Render the text a causal LM continues for one problem.
 
-    Chat templates need a tokenizer with a chat template; the result ends with the generation prompt.
+    Chat templates need a tokenizer with a chat template; the result ends with the generation prompt. With a
+    processor (``image`` None = whether ``tokenizer`` is one) the prompt holds the image placeholder: the
+    template's messages with an image content part, rendered by the processor's chat template (every template,
+    plain or chat, takes this path for a vision-language model).
     """
     tpl = get_template(template) if isinstance(template, str) else template
+    if image is None:
+        image = is_processor(tokenizer)
+    if image:
+        return _render_vision(tpl, problem, tokenizer)
     if not tpl.chat:
         return tpl.pattern.format(problem=problem)
     if tokenizer is None or getattr(tokenizer, "chat_template", None) is None:
@@ -140,6 +188,14 @@ def render_prompt(template: str | PromptTemplate, problem: str, tokenizer=None) 
             "use a plain template (e.g. 'boxed_completion') for base models"
         )
     return tokenizer.apply_chat_template(tpl.messages(problem), tokenize=False, add_generation_prompt=True)
+
+
+def _render_vision(tpl: PromptTemplate, problem: str, processor: Any) -> str:
+    """The vision-language prompt: the template's messages with the image first, the processor's chat template."""
+    if getattr(processor, "chat_template", None) is None:
+        raise ValueError(f"prompt template {tpl.name!r} for images needs a processor with a chat_template (got "
+                         f"{type(processor).__name__}); load the model's processor (AutoProcessor)")
+    return processor.apply_chat_template(tpl.messages(problem, image=True), tokenize=False, add_generation_prompt=True)
 
 
 def template_sha256(template: str | PromptTemplate, tokenizer=None) -> str:

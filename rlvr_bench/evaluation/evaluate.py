@@ -10,6 +10,13 @@ With a trace checker (the toy world's exact ``trace_check`` on toy benchmarks by
 every sample line also records ``cot_correct`` (True / False / None) and the summary the per-problem counts
 of samples that are correct *and* whose reasoning is not invalid (``cot_correct``) with their curve
 ``cot_pass_at_k``: CoT-pass@k of arXiv 2506.14245, the same unbiased estimator with that count as c.
+
+Visual benchmarks (rows with ``image`` and ``image_id``, ``rlvr_bench.data.images``) are sampled by a
+vision-language model through its processor: each prompt is rendered with the image placeholder
+(``render_prompt`` with the processor), its image goes to ``engine.generate(images=...)``, and every sample line
+records the ``image_id`` (never the pixels). A model passed with only its text tokenizer gets its processor from
+its checkpoint (``rlvr_bench.models.loading.processing_class_for``), so ``rlvr-bench eval`` and the trainers'
+callbacks work unchanged.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from rlvr_bench.data.templates import template_sha256
+from rlvr_bench.data.templates import is_processor, template_sha256
+from rlvr_bench.errors import UserError
 from rlvr_bench.evaluation.samples import Unit, load_complete_units, plan_units, unit_seed
 from rlvr_bench.evaluation.scoring import TraceChecker, make_scorer, resolve_trace_checker, resolved_reward
 from rlvr_bench.rollout import Decoding, RolloutEngine, build_engine
@@ -77,9 +85,13 @@ def summarize_counts(correct: dict[int, list[int]], n: int, ks: Sequence[int]) -
             "pass_at_k": mean, "pass_at_k_std": std}
 
 
-def _load_rows(benchmark: Any, limit: int | None, *, full: bool = False) -> tuple[str, list[dict[str, Any]]]:
-    """(benchmark name, rows with id/problem/answer/source) from a name, a file or a Dataset; ``full``
-    keeps every other column of the row as well (for a user's trace checker)."""
+def _load_rows(benchmark: Any, limit: int | None, *, full: bool = False
+               ) -> tuple[str, list[dict[str, Any]], dict[str, Any] | None]:
+    """(benchmark name, rows with id/problem/answer/source, and image/image_id for visual rows) from a name, a
+    file or a Dataset; ``full`` keeps every other column of the row as well (for a user's trace checker); and the
+    recorded setup of a visual benchmark (its filter and counts; ``visual_benchmarks.benchmark_setup``) or None."""
+    from rlvr_bench.data.visual_benchmarks import benchmark_setup
+
     if isinstance(benchmark, (str, Path)):
         from rlvr_bench.data.benchmarks import load_benchmark
 
@@ -88,19 +100,35 @@ def _load_rows(benchmark: Any, limit: int | None, *, full: bool = False) -> tupl
     else:
         ds = benchmark if limit is None else benchmark.select(range(min(limit, len(benchmark))))
         name = getattr(ds, "info", None) and ds.info.dataset_name or "dataset"
+    visual = "image" in getattr(ds, "column_names", ())
     rows = [{**(dict(r) if full else {}), "id": str(r["id"]), "problem": r["problem"], "answer": str(r["answer"]),
-             "source": str(r.get("data_source") or name)} for r in ds]
+             "source": str(r.get("data_source") or name),
+             **({"image": r["image"], "image_id": str(r["image_id"])} if visual else {})} for r in ds]
     if not rows:
         raise ValueError(f"benchmark {name!r} has no problems")
     if len({r["id"] for r in rows}) != len(rows):
         raise ValueError(f"benchmark {name!r} has duplicate ids: sample files need unique problem ids")
-    return name, rows
+    return name, rows, benchmark_setup(ds)
 
 
-def _prompts(rows: list[dict[str, Any]], template: str, tokenizer: Any) -> list[str]:
+def _prompts(rows: list[dict[str, Any]], template: str, tokenizer: Any, processing: Any = None) -> list[str]:
+    """Rendered prompts; visual rows through the processor (the image placeholder), others through the tokenizer."""
     from rlvr_bench.data.templates import render_prompt
 
-    return [render_prompt(template, r["problem"], tokenizer) for r in rows]
+    return [render_prompt(template, r["problem"], processing, image=True) if "image" in r
+            else render_prompt(template, r["problem"], tokenizer, image=False) for r in rows]
+
+
+def _processing(model: Any, tokenizer: Any, engine: RolloutEngine | None, batch_size: int
+                ) -> tuple[RolloutEngine, Any]:
+    """(engine, processing class): a vision-language model's processor (from its checkpoint when only the
+    tokenizer was given), else the tokenizer; the engine built around it unless one was given."""
+    from rlvr_bench.models.loading import processing_class_for
+
+    if engine is not None:
+        return engine, getattr(engine, "processor", None) or tokenizer
+    processing = processing_class_for(model, tokenizer)
+    return build_engine("hf", model, processing, batch_size=batch_size), processing
 
 
 def prompt_sha256(prompt: str) -> str:
@@ -194,18 +222,21 @@ def evaluate(
     if ks[-1] > n or ks[0] < 1:
         raise ValueError(f"every k must be in [1, n={n}], got {ks}")
     seeds = [int(s) for s in seeds]
-    if engine is None:
+    if engine is None and isinstance(model, (str, Path)):
         from rlvr_bench.models.resolve import load_model_and_tokenizer
 
-        if isinstance(model, (str, Path)):
-            model, tokenizer = load_model_and_tokenizer(str(model))
-        engine = build_engine("hf", model, tokenizer, batch_size=batch_size)
+        model, tokenizer = load_model_and_tokenizer(str(model))
+    engine, processing = _processing(model, tokenizer, engine, batch_size)
     tokenizer = getattr(engine, "tokenizer", tokenizer)
     decoding, stop = _stop_rule_decoding(decoding, template, engine)
-    name, rows = _load_rows(benchmark, limit, full=callable(trace_checker))
+    name, rows, setup = _load_rows(benchmark, limit, full=callable(trace_checker))
+    visual = "image" in rows[0]
+    if visual and not is_processor(processing):
+        raise UserError(f"benchmark {name!r} has images but the model has no image processor: evaluate a "
+                        "vision-language model (its processor: AutoProcessor) on it")
     checker, checker_name = resolve_trace_checker(trace_checker, [r["source"] for r in rows])
     ids = [r["id"] for r in rows]
-    prompts = _prompts(rows, template, tokenizer)
+    prompts = _prompts(rows, template, tokenizer, processing)
     overlong = _overlong(prompts, ids, tokenizer, engine, decoding, max_prompt_tokens)
     scorer = make_scorer(reward, timeout=reward_timeout)
     units = plan_units(len(rows), seeds, n, batch_size)
@@ -239,15 +270,16 @@ def evaluate(
         "mean_at_n": stats["pass_at_k"][1], "truncated_fraction": truncated / total,
         "tokens": tokens, "seconds_this_call": seconds, "samples": total,
         "decoding": decoding.as_dict(), "template": template, "reward": reward, "engine": engine.describe(),
-        "stop": stop, "template_sha256": template_sha256(template, tokenizer),
+        "stop": stop, "template_sha256": template_sha256(template, processing if visual else tokenizer),
         "reward_resolved": resolved_reward(reward, [r["answer"] for r in rows]),
         "overlong_prompts": sorted(ids[i] for i in overlong),
+        **({"benchmark_setup": setup} if setup else {}),
         **tally.cot_summary(checker_name, n, ks),
     }
     if run is not None:
         meta = {k: summary[k] for k in ("decoding", "template", "template_sha256", "stop", "reward",
                                         "reward_resolved", "engine", "n", "seeds")}
-        meta["template_text"] = _template_text(template, tokenizer)
+        meta["template_text"] = _template_text(template, processing if visual else tokenizer, visual)
         write_json_atomic(path.with_name(f"{name}.meta.json"), meta)
         _write_summary(run, summary)
     cot = summary.get("cot_pass_at_k")
@@ -300,11 +332,11 @@ class _Tally:
         return out
 
 
-def _template_text(template: str, tokenizer: Any) -> str:
+def _template_text(template: str, tokenizer: Any, image: bool = False) -> str:
     """The template rendered for the problem ``{problem}``: what every prompt of this file looks like."""
     from rlvr_bench.data.templates import render_prompt
 
-    return render_prompt(template, "{problem}", tokenizer)
+    return render_prompt(template, "{problem}", tokenizer, image=image)
 
 
 def _run_unit(unit: Unit, engine: RolloutEngine, prompts: list[str], rows: list[dict[str, Any]], n: int,
@@ -315,7 +347,8 @@ def _run_unit(unit: Unit, engine: RolloutEngine, prompts: list[str], rows: list[
     With a ``checker``, every line gets ``cot_correct``: its verdict on the completion (None when the
     prompt was too long to sample)."""
     todo = [p for p in range(unit.start, unit.stop) if p not in overlong]
-    result = engine.generate([prompts[p] for p in todo], n=n, decoding=decoding, seed=unit_seed(unit)) \
+    images = {"images": [rows[p]["image"] for p in todo]} if todo and "image" in rows[todo[0]] else {}
+    result = engine.generate([prompts[p] for p in todo], n=n, decoding=decoding, seed=unit_seed(unit), **images) \
         if todo else None
     samples = {p: result.completions[j * n:(j + 1) * n] for j, p in enumerate(todo)} if result else {}
     flat = [(p, c) for p in todo for c in samples[p]]
@@ -330,6 +363,7 @@ def _run_unit(unit: Unit, engine: RolloutEngine, prompts: list[str], rows: list[
             lines.extend({"id": row["id"], "seed": unit.seed, "sample": j, "completion": "", "pred": None,
                           "correct": False, "score": 0.0, "reason": "prompt_too_long", "tokens": 0,
                           "finish_reason": "prompt_too_long", "prompt_sha256": digest,
+                          **({"image_id": row["image_id"]} if "image_id" in row else {}),
                           **({"cot_correct": None} if checker else {})} for j in range(n))
             continue
         for j, (comp, v) in enumerate(by_problem[p]):
@@ -340,6 +374,7 @@ def _run_unit(unit: Unit, engine: RolloutEngine, prompts: list[str], rows: list[
                 "id": row["id"], "seed": unit.seed, "sample": j, "completion": comp.text, "pred": v.pred,
                 "correct": correct, "score": v.score if not comp.truncated else 0.0, "reason": reason,
                 "tokens": comp.num_tokens, "finish_reason": comp.finish_reason, "prompt_sha256": digest,
+                **({"image_id": row["image_id"]} if "image_id" in row else {}),
             })
             if checker is not None:
                 lines[-1]["cot_correct"] = checker(row, comp.text)

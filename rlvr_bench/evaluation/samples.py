@@ -5,6 +5,8 @@ problems); a unit's lines are appended in one write after it is sampled and scor
 complete units are kept, anything else (a unit cut short by SIGKILL, a partial trailing line) is dropped by
 an atomic rewrite, and only the missing units are sampled again, with the same per-unit seed, so a resumed
 evaluation gives the same lines as an uninterrupted one.
+
+A line of a visual benchmark also records the row's ``image_id`` (``rlvr_bench.data.images``), never its pixels.
 """
 
 from __future__ import annotations

@@ -6,6 +6,15 @@ that is not a model directory, a missing directory, an unreachable hub.
 
 A directory holding only a PEFT adapter (``adapter_config.json``, no ``config.json``), as LoRA training
 saves it, loads too: the adapter's base model is loaded and the adapter put on it.
+
+Vision-language checkpoints (a config with a ``vision_config``, e.g. Qwen2.5-VL) load through the same functions
+with ``AutoModelForImageTextToText``; their *processing class* is the processor (``AutoProcessor``: the image
+processor, the text tokenizer and the chat template) where a text model's is its tokenizer. The one way to get
+either is :func:`load_processing_class` (or :func:`processing_class_for` with a loaded model);
+``rlvr_bench.data.templates.text_tokenizer`` gives the text tokenizer of either. Without torchvision (CPU installs)
+transformers cannot build a Qwen2-VL-family processor, whose video processor needs it: :func:`load_processor`
+then builds the same processor class without its video processor (images only) from the checkpoint's image
+processor (the PIL backend), tokenizer and chat template, and saves it back in the same files.
 """
 
 from __future__ import annotations
@@ -35,9 +44,14 @@ __all__ = [
     "apply_lora",
     "count_parameters",
     "enable_checkpointing",
+    "is_vision_config",
+    "is_vision_model",
     "load_policy",
+    "load_processing_class",
+    "load_processor",
     "load_reference",
     "load_tokenizer",
+    "processing_class_for",
     "lora_spec",
     "resolve_device",
     "resolve_dtype",
@@ -132,12 +146,71 @@ def load_tokenizer(
     if padding_side not in ("left", "right"):
         raise ModelLoadError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
     tok = _call_hub(AutoTokenizer.from_pretrained, source, "tokenizer", trust_remote_code=trust_remote_code)
+    return _setup_tokenizer(tok, padding_side, str(name_or_path))
+
+
+def _setup_tokenizer(tok: Any, padding_side: str, name: str) -> Any:
     tok.padding_side = padding_side
     if tok.pad_token is None:
         if tok.eos_token is None:
-            raise ModelLoadError(f"tokenizer '{name_or_path}' has neither a pad nor an EOS token; add one")
+            raise ModelLoadError(f"tokenizer '{name}' has neither a pad nor an EOS token; add one")
         tok.pad_token = tok.eos_token
     return tok
+
+
+def is_vision_config(config: Any) -> bool:
+    """True for a vision-language model's config (it has a ``vision_config``)."""
+    return getattr(config, "vision_config", None) is not None
+
+
+def is_vision_model(model_or_path: Any, *, trust_remote_code: bool = False) -> bool:
+    """True when a loaded model (PEFT-wrapped or not) or a checkpoint (directory, adapter directory or hub name) is a
+    vision-language model; its config is read without the weights."""
+    config = getattr(model_or_path, "config", None)
+    if config is not None:
+        return is_vision_config(config)
+    return is_vision_config(_model_config(str(model_or_path), trust_remote_code))
+
+
+def load_processor(name_or_path: str | Path, *, trust_remote_code: bool = False) -> Any:
+    """A vision-language checkpoint's processor (image processor + text tokenizer + chat template), its tokenizer
+    set up as :func:`load_tokenizer` sets one up (left padding, a pad token)."""
+    from transformers import AutoProcessor
+
+    source = _check_source(name_or_path, _TOKENIZER_FILES + _MODEL_FILES + (_ADAPTER_FILE,), "processor")
+    if _is_adapter_dir(source) and not (Path(source) / "preprocessor_config.json").is_file():
+        source = _adapter_base(source)
+    try:
+        processor = _call_hub(AutoProcessor.from_pretrained, source, "processor", trust_remote_code=trust_remote_code)
+    except ImportError as err:  # torchvision missing: the video processor cannot be built
+        if "torchvision" not in str(err).lower():
+            raise ModelLoadError(f"cannot load the processor of '{source}': {_first_line(err)}") from None
+        processor = _image_only_processor(source, trust_remote_code)
+    if not hasattr(processor, "image_processor"):
+        raise ModelLoadError(f"'{source}' has no image processor (got {type(processor).__name__}); "
+                             "a vision-language model needs one (preprocessor_config.json)")
+    _setup_tokenizer(processor.tokenizer, "left", str(name_or_path))
+    return processor
+
+
+def load_processing_class(name_or_path: str | Path, *, trust_remote_code: bool = False) -> Any:
+    """What turns a model's inputs into ids: the processor of a vision-language model, else the tokenizer."""
+    if is_vision_model(name_or_path, trust_remote_code=trust_remote_code):
+        return load_processor(name_or_path, trust_remote_code=trust_remote_code)
+    return load_tokenizer(name_or_path, trust_remote_code=trust_remote_code)
+
+
+def processing_class_for(model: Any, given: Any = None, *, trust_remote_code: bool = False) -> Any:
+    """The processing class to use with a loaded ``model``: ``given`` when it already fits (a processor, or any
+    tokenizer of a text model), else the processor of the vision-language checkpoint the model was loaded from
+    (its config's ``_name_or_path``), so callers that hold only the text tokenizer still get the pixels right."""
+    if not is_vision_model(model) or hasattr(given, "image_processor"):
+        return given
+    source = getattr(getattr(model, "config", None), "_name_or_path", None)
+    if not source:
+        raise ModelLoadError("a vision-language model needs its processor (AutoProcessor); pass it as the "
+                             "tokenizer / processing class")
+    return load_processor(source, trust_remote_code=trust_remote_code)
 
 
 def load_policy(
@@ -238,24 +311,91 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
 
 
 def _load_causal_lm(name_or_path: str | Path, torch_dtype: Any, trust_remote_code: bool, *, trainable_adapter: bool):
-    from transformers import AutoModelForCausalLM
+    """A causal LM, or a vision-language model (``AutoModelForImageTextToText``) when its config says so."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
     source = _check_source(name_or_path, _MODEL_FILES + (_ADAPTER_FILE,), "model")
     if _is_adapter_dir(source):
         return _load_adapter(source, torch_dtype, trust_remote_code, trainable=trainable_adapter)
-    return _call_hub(
-        AutoModelForCausalLM.from_pretrained, source, "model", dtype=torch_dtype, trust_remote_code=trust_remote_code
-    )
+    auto = AutoModelForImageTextToText if is_vision_model(source, trust_remote_code=trust_remote_code) \
+        else AutoModelForCausalLM
+    return _call_hub(auto.from_pretrained, source, "model", dtype=torch_dtype, trust_remote_code=trust_remote_code)
+
+
+def _model_config(source: str, trust_remote_code: bool) -> Any:
+    """A checkpoint's config without its weights (an adapter directory: its base model's)."""
+    from transformers import AutoConfig
+
+    source = _check_source(source, _MODEL_FILES + (_ADAPTER_FILE,), "model")
+    if _is_adapter_dir(source):
+        source = _adapter_base(source)
+    return _call_hub(AutoConfig.from_pretrained, source, "model", trust_remote_code=trust_remote_code)
+
+
+def _adapter_base(path: str) -> str:
+    base = json.loads((Path(path) / _ADAPTER_FILE).read_text()).get("base_model_name_or_path")
+    if not base:
+        raise ModelLoadError(f"adapter directory '{path}' does not name its base model (base_model_name_or_path)")
+    return str(base)
+
+
+_IMAGE_ONLY: dict[type, type] = {}
+
+
+def _image_only_processor(source: str, trust_remote_code: bool) -> Any:
+    """The checkpoint's processor class built from its image processor, tokenizer and chat template, without the
+    video processor (which needs torchvision); it saves itself in the files ``AutoProcessor`` reads."""
+    from transformers import AutoImageProcessor, AutoTokenizer
+    from transformers.models.auto.processing_auto import processor_class_from_name
+
+    config = {}
+    for name in ("processor_config.json", "preprocessor_config.json"):
+        if (Path(source) / name).is_file():
+            config = {**json.loads((Path(source) / name).read_text()), **config}
+    cls_name = config.get("processor_class")
+    cls = processor_class_from_name(cls_name) if cls_name else None
+    if cls is None or "video_processor" not in cls.get_attributes():
+        raise ModelLoadError(f"cannot load the processor of '{source}' without torchvision "
+                             f"(processor class {cls_name!r}); install torchvision")
+    kwargs = {"trust_remote_code": trust_remote_code}
+    image = _call_hub(AutoImageProcessor.from_pretrained, source, "image processor", **kwargs)
+    tok = _call_hub(AutoTokenizer.from_pretrained, source, "tokenizer", **kwargs)
+    template = Path(source) / "chat_template.jinja"
+    chat = template.read_text() if template.is_file() else getattr(tok, "chat_template", None)
+    return _image_only_class(cls)(image_processor=image, tokenizer=tok, video_processor=None, chat_template=chat)
+
+
+def _image_only_class(cls: type) -> type:
+    """``cls`` (a processor class with a video processor) accepting none and saving without one."""
+    if cls not in _IMAGE_ONLY:
+
+        def check_argument_for_proper_class(self, argument_name, argument):
+            if argument_name == "video_processor" and argument is None:
+                return None
+            return cls.check_argument_for_proper_class(self, argument_name, argument)
+
+        def save_pretrained(self, save_directory, **kwargs):
+            out = Path(save_directory)
+            out.mkdir(parents=True, exist_ok=True)
+            self.tokenizer.save_pretrained(out)
+            self.image_processor.save_pretrained(out)
+            (out / "processor_config.json").write_text(json.dumps({"processor_class": cls.__name__}, indent=2) + "\n")
+            if self.chat_template:
+                (out / "chat_template.jinja").write_text(self.chat_template)
+            return [str(out)]
+
+        _IMAGE_ONLY[cls] = type(cls.__name__, (cls,), {
+            "check_argument_for_proper_class": check_argument_for_proper_class,
+            "save_pretrained": save_pretrained, "__module__": __name__,
+            "__doc__": f"{cls.__name__} without its video processor (no torchvision here): images only."})
+    return _IMAGE_ONLY[cls]
 
 
 def _load_adapter(path: str, torch_dtype: Any, trust_remote_code: bool, *, trainable: bool):
     """Base model named in ``adapter_config.json`` + the adapter in ``path``."""
     from peft import PeftModel
 
-    base_name = json.loads((Path(path) / _ADAPTER_FILE).read_text()).get("base_model_name_or_path")
-    if not base_name:
-        raise ModelLoadError(f"adapter directory '{path}' does not name its base model (base_model_name_or_path)")
-    base = _load_causal_lm(base_name, torch_dtype, trust_remote_code, trainable_adapter=trainable)
+    base = _load_causal_lm(_adapter_base(path), torch_dtype, trust_remote_code, trainable_adapter=trainable)
     if (Path(path) / "generation_config.json").is_file():  # the run's stop rule, saved with its adapter
         from transformers import GenerationConfig
 

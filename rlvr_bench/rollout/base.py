@@ -4,7 +4,8 @@ Every engine turns prompts into ``n`` completions each and records the decoding 
 them. Engines are registered by name (``hf`` is the default and runs anywhere; ``vllm`` is an optional
 extra on GPUs) and share one signature::
 
-    engine.generate(prompts: list[str], *, n: int, decoding: Decoding, seed: int | None) -> RolloutResult
+    engine.generate(prompts: list[str], *, n: int, decoding: Decoding, seed: int | None,
+                    images: list[PIL.Image | None] | None = None) -> RolloutResult
 
 A completion that reaches ``max_new_tokens`` without EOS or a stop string has ``finish_reason ==
 "length"`` (truncated): evaluation records it, and the RL trainer can penalise it (DAPO's overlong shaping).
@@ -130,8 +131,9 @@ class RolloutEngine(ABC):
 
     @abstractmethod
     def generate(self, prompts: Sequence[str], *, n: int = 1, decoding: Decoding | None = None,
-                 seed: int | None = None) -> RolloutResult:
-        """Sample ``n`` completions for each prompt."""
+                 seed: int | None = None, images: Sequence[Any] | None = None) -> RolloutResult:
+        """Sample ``n`` completions for each prompt; ``images``: one PIL image (or None) per prompt, for a
+        vision-language model (the prompts then hold the image placeholder; ``rlvr_bench.rollout.hf_vision``)."""
 
     def describe(self) -> dict[str, Any]:
         """What to record about this engine next to the samples."""

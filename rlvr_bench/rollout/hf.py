@@ -117,7 +117,10 @@ class HFEngine(RolloutEngine):
 
     # ------------------------------------------------------------------------------------------ API
     def generate(self, prompts: Sequence[str], *, n: int = 1, decoding: Decoding | None = None,
-                 seed: int | None = None) -> RolloutResult:
+                 seed: int | None = None, images: Sequence[Any] | None = None) -> RolloutResult:
+        if images is not None and any(img is not None for img in images):
+            raise ValueError("images were given to the text-only hf engine: build the engine with the "
+                             "vision-language model's processor (rlvr_bench.rollout.hf_vision)")
         decoding = decoding or Decoding()
         stop_ids = sorted({*self.eos_ids, *decoding.stop_token_ids})
         if not stop_ids and not decoding.stop:

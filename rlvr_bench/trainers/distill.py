@@ -12,6 +12,11 @@
   teacher instead (GKD's ``seq_kd`` mix). Teacher and student must share the vocabulary; a teacher with another
   tokenizer fails at start with a one-line :class:`DistillError`.
 
+With images (a vision-language teacher and student on visual prompts) sequence-level distillation samples the teacher
+with each prompt's image and fine-tunes the student on the traces with the same images (TRL's vision-language SFT);
+logit distillation takes no images (TRL's ``DistillationTrainer`` generates from text prompt ids): such a recipe fails
+at start with a one-line :class:`DistillError` naming ``distill_seq``.
+
 Teacher samples and teacher tokens (generated, or read in the teacher's forward passes) are compute and are
 counted in ``metrics.jsonl`` as ``compute/teacher_samples`` and ``compute/teacher_tokens``.
 """
@@ -28,6 +33,7 @@ from trl import DistillationConfig, DistillationTrainer
 from trl.trainer.utils import pad
 
 from rlvr_bench.config import ConfigError, RecipeConfig
+from rlvr_bench.data.templates import text_tokenizer
 from rlvr_bench.errors import UserError
 from rlvr_bench.models.loading import load_tokenizer
 from rlvr_bench.trainers.common import (
@@ -75,13 +81,13 @@ def teacher_source(cfg: RecipeConfig) -> str:
 
 
 def load_teacher(cfg: RecipeConfig, device: Any) -> tuple[Any, Any, str]:
-    """The frozen teacher, its tokenizer and its path."""
-    from rlvr_bench.models.loading import load_reference, load_tokenizer
+    """The frozen teacher, its processing class (tokenizer, or a vision-language teacher's processor) and its path."""
+    from rlvr_bench.models.loading import load_processing_class, load_reference
 
     source = teacher_source(cfg)
     model = load_reference(source, dtype=cfg.model.dtype, device=str(device),
                            trust_remote_code=cfg.model.trust_remote_code)
-    return model, load_tokenizer(source, trust_remote_code=cfg.model.trust_remote_code), source
+    return model, load_processing_class(source, trust_remote_code=cfg.model.trust_remote_code), source
 
 
 def check_shared_vocabulary(student: Any, student_tok: Any, teacher: Any, teacher_tok: Any, teacher_name: str) -> None:
@@ -253,7 +259,8 @@ class DistillTrainer:
         if self.teacher is None:
             self.teacher, teacher_tok, name = load_teacher(cfg, args.device)
             self.teacher_tokenizer = self.teacher_tokenizer or teacher_tok
-        check_shared_vocabulary(self.model, self.tokenizer, self.teacher, self.teacher_tokenizer or self.tokenizer,
+        check_shared_vocabulary(self.model, self.tokenizer, self.teacher,
+                                text_tokenizer(self.teacher_tokenizer or self.tokenizer),
                                 name)
         if args.process_index == 0 and last_trl_checkpoint(self.run) is None:
             record_provenance(self.run, cfg, self.model, self.tokenizer, rule)
@@ -281,7 +288,12 @@ def logit_prompts(cfg: RecipeConfig, tokenizer: Any, model_config: Any = None):
     from rlvr_bench.data.templates import get_template, render_prompt
 
     tpl = get_template(cfg.data.template)
-    rows = fitting_rows(cfg, prompt_rows(cfg, None), model_config, tokenizer)
+    rows = prompt_rows(cfg, None)
+    if rows and rows[0].get("image") is not None:
+        raise DistillError(f"logit distillation (distill_logit) takes no images: TRL's DistillationTrainer samples "
+                           f"text prompts only, and '{cfg.data.source}' has images; use method distill_seq (the "
+                           "teacher samples with the images, the student is fine-tuned on them)")
+    rows = fitting_rows(cfg, rows, model_config, tokenizer)
     if tpl.chat:
         if getattr(tokenizer, "chat_template", None) is None:
             raise ConfigError(f"template {tpl.name!r} is a chat template but the student's tokenizer has none")

@@ -41,6 +41,7 @@ from rlvr_bench.algorithms import (
 )
 from rlvr_bench.algorithms import resolve_algorithm as resolve
 from rlvr_bench.config import RecipeConfig
+from rlvr_bench.data.templates import is_processor
 from rlvr_bench.errors import UserError
 from rlvr_bench.trainers import rl_methods
 from rlvr_bench.trainers.common import (
@@ -69,6 +70,7 @@ from rlvr_bench.trainers.rl_support import (
     maybe_fault,
     response_values,
 )
+from rlvr_bench.trainers.vision_batch import check_vision_recipe
 from rlvr_bench.utils.dist import get_logger, print0
 from rlvr_bench.utils.fsio import atomic_dir
 from rlvr_bench.utils.rundir import RunDir, write_json_atomic
@@ -135,9 +137,14 @@ class RLTrainer:
 
     # ------------------------------------------------------------------------------------ set-up
     def _load_tokenizer(self, tokenizer: Any) -> None:
-        from rlvr_bench.models.loading import load_tokenizer
+        """``self.processing``: the processor of a vision-language model, else the tokenizer (``self.tokenizer``:
+        the text tokenizer of either)."""
+        from rlvr_bench.data.templates import text_tokenizer
+        from rlvr_bench.models.loading import load_processing_class
 
-        self.tokenizer = tokenizer or load_tokenizer(self.source, trust_remote_code=self.cfg.model.trust_remote_code)
+        self.processing = tokenizer or load_processing_class(self.source,
+                                                             trust_remote_code=self.cfg.model.trust_remote_code)
+        self.tokenizer = text_tokenizer(self.processing)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     def _load_data(self, train_dataset: Any, model: Any) -> Any:
@@ -146,6 +153,8 @@ class RLTrainer:
         ds = train_dataset if train_dataset is not None else load_train_prompts(cfg)
         if len(ds) == 0:
             raise UserError(f"the training dataset '{cfg.data.source}' (split {cfg.data.split}) is empty")
+        if is_processor(self.processing):  # a vision-language model trains on rows with images
+            check_vision_recipe(ds, cfg.data.source, needs_critic=self.algo.needs_critic)
         kept, self.prompt_metrics = check_prompt_lengths(
             cfg, list(ds["problem"]), [str(i) for i in (ds["id"] if "id" in ds.column_names else range(len(ds)))],
             self.tokenizer,
@@ -187,7 +196,7 @@ class RLTrainer:
             copt, _ = build_optimizer(critic.parameters(), cfg, steps, lr=algo.critic_lr)
             self.critic, self.critic_opt = self.accelerator.prepare(critic, copt)
         backend = cfg.rollout.backend  # rollout.<backend>_<name> fields are that engine's keyword <name>
-        self.engine = build_engine(backend, self.accelerator.unwrap_model(self.model), self.tokenizer,
+        self.engine = build_engine(backend, self.accelerator.unwrap_model(self.model), self.processing,
                                    batch_size=cfg.rollout.batch_size,
                                    **{k.removeprefix(f"{backend}_"): v for k, v in vars(cfg.rollout).items()
                                       if k.startswith(f"{backend}_")})
@@ -238,7 +247,7 @@ class RLTrainer:
             scorer=self.scorer, seed=derive_seed(cfg.seed, self.step, self.rank), shaping=shaping,
             dynamic_sampling=algo.dynamic_sampling, max_rounds=algo.max_resample_rounds,
             greedy_baseline=algo.needs_greedy_baseline,
-            render=lambda p: render_prompt(cfg.data.template, p, self.tokenizer))
+            render=lambda p: render_prompt(cfg.data.template, p, self.processing))
         self.engine.release_memory()
         return batch
 
@@ -263,7 +272,7 @@ class RLTrainer:
     def prepare(self, batch: RolloutBatch) -> dict[str, torch.Tensor]:
         """Steps 2-3: old/ref log-probs, values, token rewards, advantages."""
         algo = self.algo
-        t = batch.tensors(self.pad_id)
+        t = batch.tensors(self.pad_id, self.processing)
         mask = t["response_mask"].float()
         reuse = algo.ppo_epochs > 1 or algo.mini_batches > 1
         self.step_stats = {}
@@ -452,7 +461,7 @@ class RLTrainer:
 
     def _evaluate(self, step: int) -> None:
         if self.callback is not None and self.accelerator.is_main_process:
-            self.callback(self.accelerator.unwrap_model(self.model), self.tokenizer, step)
+            self.callback(self.accelerator.unwrap_model(self.model), self.processing, step)
         self.accelerator.wait_for_everyone()
 
     # ------------------------------------------------------------------------------------ checkpoints
@@ -473,7 +482,7 @@ class RLTrainer:
         """Weights (full or LoRA adapter), tokenizer, evaluation settings and stop rule, resume state."""
         model = self.accelerator.unwrap_model(self.model)
         model.save_pretrained(tmp)
-        self.tokenizer.save_pretrained(tmp)
+        self.processing.save_pretrained(tmp)  # a vision-language model's processor files too
         save_generation_record(self.cfg, tmp, model, self.tokenizer)
         state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                  "rng": get_rng_state()}

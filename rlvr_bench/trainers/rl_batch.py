@@ -2,6 +2,7 @@
 and per-token log-probabilities.
 
 Shapes: B sequences = prompts x n; Lp prompt length (left-padded), T response length (right-padded).
+Visual rows (an ``image`` per prompt) also carry their pixels (``rlvr_bench.trainers.vision_batch``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import torch
 
 from rlvr_bench.rollout import Decoding, RolloutEngine
+from rlvr_bench.trainers.vision_batch import pixel_tensors, position_ids, vision_inputs
 
 __all__ = ["RolloutBatch", "collect_rollouts", "derive_seed", "pad_rows", "score_rollouts", "sequence_logprobs"]
 
@@ -53,14 +55,16 @@ class RolloutBatch:
     answers: list[str] = field(default_factory=list)
     prompt_texts: list[str] = field(default_factory=list)
     behaviour_logprobs: list[list[float]] = field(default_factory=list)  # the engine's, per response token
+    images: list[Any] = field(default_factory=list)  # visual rows: the prompt's image (PIL) per row, else empty
     stats: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.response_rows)
 
-    def tensors(self, pad_id: int) -> dict[str, torch.Tensor]:
+    def tensors(self, pad_id: int, processor: Any = None) -> dict[str, torch.Tensor]:
         """prompt_ids/prompt_mask (B, Lp), response_ids/response_mask (B, T), scores (B,), group (B,); and
-        behaviour_logprobs (B, T) float, 0 at padding, when the engine reported log-probs for every response."""
+        behaviour_logprobs (B, T) float, 0 at padding, when the engine reported log-probs for every response;
+        for visual rows the pixel tensors of ``vision_batch.pixel_tensors`` (made by ``processor``)."""
         p_ids, p_mask = pad_rows(self.prompt_rows, pad_id, left=True)
         r_ids, r_mask = pad_rows(self.response_rows, pad_id, left=False)
         out = {"prompt_ids": p_ids, "prompt_mask": p_mask, "response_ids": r_ids, "response_mask": r_mask,
@@ -77,6 +81,8 @@ class RolloutBatch:
                 if len(row) != len(ids):
                     raise ValueError(f"response {i}: {len(row)} behaviour log-probs for {len(ids)} tokens")
                 out["behaviour_logprobs"][i, :len(row)] = torch.tensor(row, dtype=torch.float32)
+        if self.images:
+            out.update(pixel_tensors(processor, self.images))
         return out
 
 
@@ -122,8 +128,10 @@ def collect_rollouts(engine: RolloutEngine, prompts: Callable[[int], list[dict[s
     while len(batch.group) // n < num_prompts:
         rows = prompts(num_prompts)
         rendered = [render(r["problem"]) for r in rows]
+        images = [r.get("image") for r in rows]
+        visual = {"images": images} if any(img is not None for img in images) else {}
         result = engine.generate(rendered, n=n, decoding=decoding,
-                                 seed=derive_seed(seed, rounds))
+                                 seed=derive_seed(seed, rounds), **visual)
         samples += len(result.completions)
         tokens += result.num_tokens
         texts = [c.text for c in result.completions]
@@ -155,6 +163,8 @@ def collect_rollouts(engine: RolloutEngine, prompts: Callable[[int], list[dict[s
                 batch.texts.append(comp.text)
                 batch.answers.append(answers[i])
                 batch.prompt_texts.append(rendered[g])
+                if visual:
+                    batch.images.append(images[g])
                 if comp.logprobs is not None:
                     batch.behaviour_logprobs.append(list(comp.logprobs))
         if not dynamic_sampling or rounds >= max_rounds:
@@ -179,7 +189,8 @@ def _add_greedy_baselines(batch: RolloutBatch, engine: RolloutEngine, n: int, de
     """
     firsts = list(range(0, len(batch), n))
     greedy = Decoding(**{**decoding.as_dict(), "temperature": 0.0})
-    result = engine.generate([batch.prompt_texts[i] for i in firsts], n=1, decoding=greedy, seed=0)
+    visual = {"images": [batch.images[i] for i in firsts]} if batch.images else {}
+    result = engine.generate([batch.prompt_texts[i] for i in firsts], n=1, decoding=greedy, seed=0, **visual)
     texts = [c.text for c in result.completions]
     answers = [batch.answers[i] for i in firsts]
     truncated = [c.truncated for c in result.completions]
@@ -201,7 +212,8 @@ def sequence_logprobs(model: Any, t: dict[str, torch.Tensor], idx: torch.Tensor,
     """Per-token log-probs (and entropy) of the responses ``idx`` under ``model``.
 
     The logits are divided by the rollout temperature before the softmax, as verl does, so the ratio
-    compares the distributions that actually sampled.
+    compares the distributions that actually sampled. Visual rows get their images' pixels and the model's
+    own positions (3-D M-RoPE for Qwen2-VL-family models; ``rlvr_bench.trainers.vision_batch``).
 
     Returns:
         log_probs (b, T) and entropy (b, T) or None; positions past a response's end are 0-masked by the
@@ -215,10 +227,11 @@ def sequence_logprobs(model: Any, t: dict[str, torch.Tensor], idx: torch.Tensor,
     p_ids, p_mask, r_ids, r_mask = (x.to(device) for x in (p_ids, p_mask, r_ids, r_mask))
     input_ids = torch.cat([p_ids, r_ids], dim=1)
     attn = torch.cat([p_mask, r_mask], dim=1)
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    vision = vision_inputs(t, idx, device)
+    pos = position_ids(model, input_ids, attn, vision) if "image_index" in t else (attn.cumsum(-1) - 1).clamp(min=0)
     length = r_ids.shape[1]
     out = model(input_ids=input_ids, attention_mask=attn, position_ids=pos, use_cache=False,
-                logits_to_keep=length + 1)
+                logits_to_keep=length + 1, **vision)
     logits = out.logits[:, :-1, :].float()
     if temperature and temperature != 1.0:
         logits = logits / temperature

@@ -8,6 +8,9 @@
   ones, deduplicated, and fine-tune on them: "SFT on the model's own successes", the control between RL (which
   also learns only from its own samples) and SFT on external traces. The sampling is counted as compute.
 
+A vision-language model (its processor as TRL's ``processing_class``) trains on traces with images
+(``rlvr_bench.trainers.sft_data``: TRL's vision-language rows); RFT samples its traces with the images.
+
 Both write the run directory every trainer writes (``config.yaml``, ``env.json``, ``metrics.jsonl`` with
 ``compute/*`` columns, ``checkpoints/step-<N>/``, ``eval/``, ``complete.json``) and evaluate pass@k with the same
 ``PassAtKCallback`` after every checkpoint (``rlvr_bench.trainers.sft_trl``).
@@ -24,6 +27,8 @@ from trl import SFTConfig as TRLSFTConfig
 from trl import SFTTrainer as TRLSFTTrainer
 
 from rlvr_bench.config import RecipeConfig
+from rlvr_bench.data.templates import text_tokenizer
+from rlvr_bench.models.loading import processing_class_for
 from rlvr_bench.trainers.common import (
     ComputeMeter,
     evaluation_callback,
@@ -67,7 +72,8 @@ class _MeteredSFTTrainer(TRLSFTTrainer):
     meter: ComputeMeter
 
     def training_step(self, model, inputs, num_items_in_batch=None):
-        n = torch.tensor(count_input_tokens(inputs, self.processing_class.pad_token_id), device=self.args.device)
+        pad_id = text_tokenizer(self.processing_class).pad_token_id
+        n = torch.tensor(count_input_tokens(inputs, pad_id), device=self.args.device)
         self.meter.backward_tokens += int(self.accelerator.gather(n).sum())
         return super().training_step(model, inputs, num_items_in_batch)
 
@@ -77,7 +83,8 @@ class SFTTrainer:
 
     Args:
         config: a recipe (``method`` sft, or rft / distill_seq through the subclasses).
-        model, tokenizer: an already-loaded model to train (notebooks); default: ``config.model.name_or_path``.
+        model, tokenizer: an already-loaded model to train (notebooks) and its tokenizer, or its processor for a
+            vision-language model; default: ``config.model.name_or_path``.
         train_dataset: traces (rows with ``problem``/``solution`` or ``prompt``/``completion``); default: the recipe's
             (``sft.traces_file`` or ``data.solution_column``).
         reward_fn: ``f(texts, answers) -> list[float]`` verifier for sampled traces (RFT, distillation); default:
@@ -98,6 +105,7 @@ class SFTTrainer:
         self.run = RunDir(config.output_dir)
         self.meter = ComputeMeter()
         self.model, self.tokenizer = model, tokenizer
+        self.processing: Any = tokenizer  # the processor of a vision-language model, else the tokenizer
         self.train_dataset = train_dataset
         self.info: dict[str, Any] = {"method": self.method}
         self.args: TRLSFTConfig | None = None
@@ -132,7 +140,9 @@ class SFTTrainer:
         if self.model is None:
             source = model_path_for(cfg.model.name_or_path, cfg)
             self.model, tok = load_student(cfg, source, self.args.device)
-            self.tokenizer = self.tokenizer or tok
+            self.processing = self.processing or tok
+        self.processing = processing_class_for(self.model, self.processing)
+        self.tokenizer = text_tokenizer(self.processing)
         self.stop_rule = run_stop_rule(cfg, self.model, self.tokenizer)
         if traces is None:
             traces = self.prepare_traces()
@@ -140,17 +150,17 @@ class SFTTrainer:
         if self.args.process_index == 0 and last_trl_checkpoint(self.run) is None:
             record_provenance(self.run, cfg, self.model, self.tokenizer, self.stop_rule,
                               [str(r.get("answer", "")) for r in _rows(traces)], self.reward_fn is not None)
-        dataset = to_sft_dataset(traces, cfg.data.template, self.tokenizer)
+        dataset = to_sft_dataset(traces, cfg.data.template, self.processing)
         self.info["train_examples"] = len(dataset)
         print0(f"{self.method}: {len(dataset)} training examples")
-        self.callback = RunDirCallback(self.run, self.tokenizer, self.meter,
+        self.callback = RunDirCallback(self.run, self.processing, self.meter,
                                        record=lambda d, m: save_generation_record(cfg, d, m, self.tokenizer))
         callbacks = [self.callback]
         passk = evaluation_callback(cfg, self.run, final_step=cfg.trainer.steps)
         if passk is not None:
             callbacks.append(passk)
         trainer = _MeteredSFTTrainer(model=self.model, args=self.args, train_dataset=dataset,
-                                     processing_class=self.tokenizer, peft_config=peft_config(cfg),
+                                     processing_class=self.processing, peft_config=peft_config(cfg),
                                      callbacks=callbacks)
         trainer.meter = self.meter
         attach_passk(trainer, passk)
@@ -200,7 +210,7 @@ class RFTTrainer(SFTTrainer):
             return self.train_dataset
         cfg = self.cfg
         rows = getattr(self, "_rows", None) or prompt_rows(cfg, cfg.sft.rft_max_prompts)
-        traces, stats = verified_traces(cfg, self.run, "rft", self.model, self.tokenizer, rows,
+        traces, stats = verified_traces(cfg, self.run, "rft", self.model, self.processing, rows,
                                         n=cfg.sft.rft_samples_per_prompt, keep_correct_only=True,
                                         shard=self.shard(), reward_fn=self.reward_fn)
         self.info["sampling"] = stats.as_dict()

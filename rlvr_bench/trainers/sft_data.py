@@ -12,6 +12,12 @@ A *trace* is a row with ``problem`` and ``solution`` text (the worked reasoning 
 trained on exactly the prompt it is tested with: a plain template gives TRL's *standard* prompt-completion format
 (two strings, TRL appends EOS to the completion); a chat template gives TRL's *conversational* format (message lists)
 and TRL applies the tokenizer's chat template. Either way the loss can be restricted to the completion.
+
+Traces with images (an ``image`` column, ``rlvr_bench.data.images``) for a vision-language model (its processor as
+the processing class) become TRL's vision-language rows: ``prompt`` is the prompt text evaluation renders (the
+processor's chat template, the image placeholder first), ``completion`` the trace followed by the template's turn-end
+token (or EOS), ``image`` the row's image; TRL's ``DataCollatorForVisionLanguageModeling`` runs the processor on
+each batch (pixels, the placeholder expanded) and masks the prompt out of the loss.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.config import ConfigError, RecipeConfig
+from rlvr_bench.data.images import IMAGE_COLUMNS, add_image_columns
 from rlvr_bench.data.loading import LOCAL_SUFFIXES
-from rlvr_bench.data.templates import chat_end_token
+from rlvr_bench.data.templates import chat_end_token, is_processor, text_tokenizer
 from rlvr_bench.errors import UserError
 from rlvr_bench.utils.dist import get_logger
 
@@ -77,9 +84,13 @@ def load_traces_file(path: str | Path, *, problem_column: str = "problem",
         if column not in columns:
             raise TracesError(f"traces file '{file}' has no column {column!r} (columns: {', '.join(columns)}); "
                               f"set {key}, or give 'prompt' and 'completion' columns")
-    keep = [problem_column, solution_column] + [c for c in ("id", "answer") if c in columns]
-    ds = ds.select_columns(keep).rename_columns(
+    images = next((c for c in IMAGE_COLUMNS if c in columns), None)
+    keep = [problem_column, solution_column] + [c for c in ("id", "answer", "image_id") if c in columns]
+    ds = ds.select_columns(keep + ([images] if images else [])).rename_columns(
         {k: v for k, v in ((problem_column, "problem"), (solution_column, "solution")) if k != v})
+    if images:  # visual traces: the canonical image / image_id columns
+        ds = add_image_columns(ds, images, name=str(file), base_dir=file.parent,
+                               id_column="image_id" if "image_id" in columns else None)
     return _clean(ds, "problem", "solution", str(file))
 
 
@@ -129,7 +140,8 @@ def recipe_traces(cfg: RecipeConfig) -> Dataset:
 def to_sft_dataset(traces: Dataset | Iterable[dict[str, Any]], template: str, tokenizer: Any) -> Dataset:
     """TRL prompt-completion rows for traces, the prompt rendered with ``template`` (see the module docstring).
 
-    Rows that already have ``prompt``/``completion`` are kept as they are.
+    Rows that already have ``prompt``/``completion`` are kept as they are. With a processor (a vision-language
+    model) the rows must have images and become vision-language rows (see the module docstring).
     """
     from datasets import Dataset
 
@@ -141,6 +153,8 @@ def to_sft_dataset(traces: Dataset | Iterable[dict[str, Any]], template: str, to
         raise TracesError("no traces to train on")
     if "prompt" in rows[0] and "completion" in rows[0]:
         return Dataset.from_dict({"prompt": [r["prompt"] for r in rows], "completion": [r["completion"] for r in rows]})
+    if is_processor(tokenizer):
+        return _vision_rows(rows, tpl, tokenizer)
     if tpl.chat:
         if getattr(tokenizer, "chat_template", None) is None:
             raise ConfigError(f"template {template!r} is a chat template but the tokenizer has none; "
@@ -151,6 +165,22 @@ def to_sft_dataset(traces: Dataset | Iterable[dict[str, Any]], template: str, to
         prompts = [render_prompt(tpl, r["problem"]) for r in rows]
         completions = [r["solution"] for r in rows]
     return Dataset.from_dict({"prompt": prompts, "completion": completions})
+
+
+def _vision_rows(rows: list[dict[str, Any]], tpl: Any, processor: Any) -> Dataset:
+    """TRL vision-language prompt-completion rows: rendered prompt with the image placeholder, the trace + the
+    template's turn end (or EOS), the image."""
+    from datasets import Dataset
+
+    from rlvr_bench.data.images import require_images
+    from rlvr_bench.data.templates import render_prompt
+
+    require_images(rows, "traces", why="SFT of a vision-language model")
+    tok = text_tokenizer(processor)
+    end = (tpl.turn_end_tokens(tok) or [tok.eos_token])[0] if tpl.chat else tok.eos_token
+    return Dataset.from_dict({"prompt": [render_prompt(tpl, r["problem"], processor, image=True) for r in rows],
+                              "completion": [r["solution"] + (end or "") for r in rows],
+                              "image": [r["image"] for r in rows]})
 
 
 def fitting_traces(cfg: RecipeConfig, traces: Any, model: Any, tokenizer: Any) -> Any:

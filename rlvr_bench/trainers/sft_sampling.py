@@ -12,6 +12,10 @@ no final answer. The kept traces are written to ``<run>/traces/<name>.jsonl`` wi
 produced them and what it cost, and reused when a run is started again with the same settings. Under
 ``accelerate launch`` every process samples its slice of the prompts (``<name>.part<rank>.jsonl``) and all read the
 union.
+
+Visual prompts (rows with an ``image``) are sampled by a vision-language model with their images (the engine gets the
+model's processor); kept traces carry the ``image`` and its ``image_id``. The saved traces record the ``image_id``
+only, and the images are put back from the prompt rows when the traces are read again.
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def sample_traces(engine: Any, rows: Sequence[dict[str, Any]], *, n: int, decodi
 
     Args:
         engine: a ``rlvr_bench.rollout`` engine around the sampling model.
-        rows: dicts with ``id``, ``problem`` and ``answer``.
+        rows: dicts with ``id``, ``problem`` and ``answer`` (and ``image``/``image_id`` for visual prompts).
         decoding: ``rlvr_bench.rollout.Decoding`` of the samples.
         scorer: ``(texts, answers) -> verdicts`` with a ``correct`` attribute (``make_scorer``).
         render: problem text -> prompt text (the recipe's template).
@@ -99,14 +103,16 @@ def sample_traces(engine: Any, rows: Sequence[dict[str, Any]], *, n: int, decodi
         chunk_prompts: prompts per ``generate`` call (bounds memory).
 
     Returns:
-        (kept trace rows ``{id, problem, answer, solution, correct}``, statistics).
+        (kept trace rows ``{id, problem, answer, solution, correct}`` (+ ``image``, ``image_id``), statistics).
     """
     stats = SamplingStats(prompts=len(rows))
     kept: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for chunk, start in enumerate(range(0, len(rows), chunk_prompts)):
         part = list(rows[start:start + chunk_prompts])
-        result = engine.generate([render(r["problem"]) for r in part], n=n, decoding=decoding, seed=seed + chunk)
+        visual = {"images": [r["image"] for r in part]} if part and part[0].get("image") is not None else {}
+        result = engine.generate([render(r["problem"]) for r in part], n=n, decoding=decoding, seed=seed + chunk,
+                                 **visual)
         texts = [c.text for c in result.completions]
         answers = [str(part[i // n]["answer"]) for i in range(len(texts))]
         verdicts = scorer(texts, answers)
@@ -127,7 +133,8 @@ def sample_traces(engine: Any, rows: Sequence[dict[str, Any]], *, n: int, decodi
                 seen.add(key)
                 any_kept = True
                 kept.append({"id": str(row["id"]), "problem": row["problem"], "answer": str(row["answer"]),
-                             "solution": comp.text, "correct": correct})
+                             "solution": comp.text, "correct": correct,
+                             **({"image": row["image"], "image_id": row["image_id"]} if visual else {})})
             stats.prompts_kept += any_kept
     stats.kept = len(kept)
     stats.seconds = time.perf_counter() - t0
@@ -146,7 +153,7 @@ def save_traces(run: RunDir, name: str, rows: list[dict[str, Any]], stats: Sampl
     data, meta = _paths(run, name)
     data.parent.mkdir(parents=True, exist_ok=True)
     tmp = data.with_name(data.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tmp.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "image"}) + "\n" for r in rows))
     tmp.replace(data)
     write_json_atomic(meta, {"settings": settings, "stats": stats.as_dict(), "rows": len(rows)})
     return data
@@ -200,7 +207,9 @@ def prompt_rows(cfg: RecipeConfig, limit: int | None) -> list[dict[str, Any]]:
     from rlvr_bench.data.train_prompts import load_train_prompts
 
     ds = load_train_prompts(cfg)
-    rows = [{"id": r["id"], "problem": r["problem"], "answer": r["answer"]} for r in ds]
+    visual = "image" in ds.column_names
+    rows = [{"id": r["id"], "problem": r["problem"], "answer": r["answer"],
+             **({"image": r["image"], "image_id": r["image_id"]} if visual else {})} for r in ds]
     random.Random(cfg.seed).shuffle(rows)
     return rows[:limit] if limit is not None else rows
 
@@ -217,7 +226,10 @@ def verified_traces(cfg: RecipeConfig, run: RunDir, name: str, model: Any, token
     Raises:
         TracesError: no trace was kept.
     """
+    from rlvr_bench.data.templates import text_tokenizer
+
     shard = shard or Shard()
+    processing, tokenizer = tokenizer, text_tokenizer(tokenizer)  # a vision-language model's processor, or the tokenizer
     decoding = sampling_stop_rule(cfg, model, tokenizer).apply(sampling_decoding(cfg, temperature))
     rows = fitting_rows(cfg, rows, getattr(model, "config", None), tokenizer)
     ids = hashlib.sha256("\n".join(r["id"] for r in rows).encode()).hexdigest()[:16]
@@ -230,7 +242,7 @@ def verified_traces(cfg: RecipeConfig, run: RunDir, name: str, model: Any, token
         return name if shard.world == 1 else f"{name}.part{rank}"
 
     if load_cached_traces(run, part(shard.rank), {**settings, "rank": shard.rank}) is None:
-        _sample_shard(cfg, run, part(shard.rank), model, tokenizer, rows[shard.rank::shard.world],
+        _sample_shard(cfg, run, part(shard.rank), model, processing, rows[shard.rank::shard.world],
                       {**settings, "rank": shard.rank}, n=n, decoding=decoding, keep_correct_only=keep_correct_only,
                       reward_fn=reward_fn, seed=cfg.seed + 7919 * shard.rank)
     else:
@@ -244,6 +256,10 @@ def verified_traces(cfg: RecipeConfig, run: RunDir, name: str, model: Any, token
             raise RuntimeError(f"traces of process {r} are missing in {run.path / 'traces'}")
         traces.extend(loaded[0])
         stats.add(loaded[1])
+    images = {r["id"]: r["image"] for r in rows if r.get("image") is not None}
+    for trace in traces:  # saved traces record the image_id only: the image comes from its prompt row
+        if trace["id"] in images:
+            trace["image"] = images[trace["id"]]
     if not traces:
         from rlvr_bench.trainers.sft_data import TracesError
 
@@ -255,7 +271,8 @@ def verified_traces(cfg: RecipeConfig, run: RunDir, name: str, model: Any, token
 def _sample_shard(cfg: RecipeConfig, run: RunDir, part: str, model: Any, tokenizer: Any, rows: list[dict[str, Any]],
                   settings: dict[str, Any], *, n: int, decoding: Any, keep_correct_only: bool,
                   reward_fn: Callable | None, seed: int) -> None:
-    """Sample and verify one process's rows; write them to ``traces/<part>.jsonl``."""
+    """Sample and verify one process's rows; write them to ``traces/<part>.jsonl``. ``tokenizer``: the processing class
+    (a vision-language model's processor renders and encodes the prompts with their images)."""
     from rlvr_bench.data.templates import render_prompt
     from rlvr_bench.evaluation.scoring import make_scorer
     from rlvr_bench.rollout import build_engine

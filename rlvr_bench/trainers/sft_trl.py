@@ -133,12 +133,12 @@ def peft_config(cfg: RecipeConfig):
 
 
 def load_student(cfg: RecipeConfig, source: str, device: Any) -> tuple[Any, Any]:
-    """Load the trained model on ``device`` (full weights; TRL adds LoRA from :func:`peft_config`) and its tokenizer."""
-    from rlvr_bench.models.loading import load_policy, load_tokenizer
+    """Load the trained model on ``device`` (full weights; TRL adds LoRA from :func:`peft_config`) and its processing
+    class: the tokenizer, or a vision-language model's processor."""
+    from rlvr_bench.models.loading import load_policy, load_processing_class
 
     model = load_policy(source, dtype=cfg.model.dtype, device=str(device), trust_remote_code=cfg.model.trust_remote_code)
-    tokenizer = load_tokenizer(source, trust_remote_code=cfg.model.trust_remote_code)
-    return model, tokenizer
+    return model, load_processing_class(source, trust_remote_code=cfg.model.trust_remote_code)
 
 
 def last_trl_checkpoint(run: RunDir) -> Path | None:

@@ -7,7 +7,8 @@ The export directory::
     mapping.md         every recipe field -> verl key, with a status (plan.py)
     reward_fn.py       verl's custom_reward_function: the recipe's reward (RecipeReward)
     reward_manager.py  verl's reward manager: passes truncation and length to reward_fn.py
-    data/train.parquet, data/val_<benchmark>.parquet   prompts in verl's layout (data.py)
+    data/train.parquet, data/val_<benchmark>.parquet   prompts in verl's layout (data.py); rows with images in
+                       verl's multimodal layout (an ``images`` column, ``<image>`` in the prompt: _add_images)
     model/             the toy model, when the recipe uses toy:base / toy:teacher
     recipe.yaml        the recipe with every algorithm value written out (re-runnable locally)
     export.json        manifest read by ``rlvr-bench verl import``
@@ -154,21 +155,66 @@ def _write_data_and_model(cfg: Any, algo: ResolvedAlgorithm, out: Path, experime
     chat_template = None if template.chat else D.plain_chat_template(tokenizer)
     kind = D.reward_kind(cfg)
     prompts = _fitting_prompts(cfg, load_train_prompts(cfg), tokenizer, local)
-    train = D.verl_rows(prompts, template, split="train", reward=kind)
+    visual = "image" in prompts.column_names
+    if visual:  # verl renders image prompts with the model's processor and its own chat template
+        chat_template = None
+    train = _add_images(D.verl_rows(prompts, template, split="train", reward=kind), prompts)
     D.write_parquet(train, out / "data" / "train.parquet")
     all_rows, val_files = list(train), []
     for name, ds in _val_datasets(cfg):
-        rows = D.verl_rows(ds, eval_template, split=name, reward=kind, data_source=name)
+        rows = _add_images(D.verl_rows(ds, eval_template, split=name, reward=kind, data_source=name), ds)
         D.write_parquet(rows, out / "data" / f"val_{name}.parquet")
         val_files.append(f"{EXPORT_DIR_TOKEN}/data/val_{name}.parquet")
         all_rows.extend(rows)
     length = D.prompt_length(all_rows, tokenizer, chat_template)
+    if visual:
+        length = _with_image_tokens(length, all_rows, local)
     stop_ids, stop_strings, stop_note = _stop_rule(cfg, tokenizer, local)
     return ExportFacts(model_path=model_path, model_note=model_note, critic_path=critic_path,
                        train_file=f"{EXPORT_DIR_TOKEN}/data/train.parquet", val_files=val_files,
                        num_train=len(train), max_prompt_length=length.tokens, prompt_length_note=length.note,
                        chat_template=chat_template, experiment_name=experiment, stop_token_ids=stop_ids,
                        stop_strings=stop_strings, stop_note=stop_note)
+
+
+def _add_images(rows: list[dict[str, Any]], ds: Any) -> list[dict[str, Any]]:
+    """verl's multimodal layout (verl's examples/data_preprocess/geo3k.py) for rows with images: the user message
+    starts with ``<image>`` (verl splits it into an image part and a text part for the processor), the ``images``
+    column holds the image as PNG bytes, ``extra_info`` its ``image_id``. Rows without images are unchanged."""
+    if "image" not in getattr(ds, "column_names", ()):
+        return rows
+    from rlvr_bench.data.images import png_bytes
+
+    for row, src in zip(rows, ds):
+        row["prompt"][-1]["content"] = "<image>" + row["prompt"][-1]["content"]
+        row["images"] = [{"bytes": png_bytes(src["image"]), "path": None}]
+        row["extra_info"]["image_id"] = str(src["image_id"])
+    return rows
+
+
+def _with_image_tokens(length: Any, rows: list[dict[str, Any]], local: Path | None) -> Any:
+    """``data.max_prompt_length`` with room for the image tokens: the longest text prompt plus the most tokens any
+    image takes (the model's image processor: patches / merge^2), when the processor is available here."""
+    import io
+    import math
+
+    from PIL import Image
+
+    from rlvr_bench.backends.verl.data import PromptLength
+
+    try:
+        from transformers import AutoImageProcessor
+
+        proc = AutoImageProcessor.from_pretrained(str(local), local_files_only=True) if local else None
+    except (OSError, ValueError):
+        proc = None
+    grids = [proc(images=[Image.open(io.BytesIO(r["images"][0]["bytes"]))], return_tensors="pt").get("image_grid_thw")
+             for r in rows if r.get("images")] if proc is not None else [None]
+    if any(g is None for g in grids):
+        return PromptLength(length.tokens, length.note + "; image tokens not counted (no Qwen-VL image processor "
+                            "here: raise data.max_prompt_length by the largest image's tokens)")
+    most = max(int(g.prod()) for g in grids) // getattr(proc, "merge_size", 1) ** 2
+    return PromptLength(64 * math.ceil((length.tokens + most) / 64), f"{length.note}; + {most} image tokens")
 
 
 def _fitting_prompts(cfg: Any, ds: Any, tokenizer: Any, local: str | None) -> Any:
