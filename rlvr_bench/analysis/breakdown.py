@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_bench.analysis.runs import BASE_LABEL, RunData, StudyData
+from rlvr_bench.data.benchmarks import BENCHMARKS
 from rlvr_bench.rewards import reward_for_source
 from rlvr_bench.utils.rundir import RunDir, read_jsonl
 
@@ -36,8 +37,12 @@ _ORDER = (*FORMAT_REASONS, "truncated", "wrong_answer", "exception", "timeout", 
 
 
 def source_kind(source: str) -> str:
-    """``"code"`` for a code data source (``toy/code``, ``humaneval``, ``mbpp``, ...), else ``"math"``;
-    the same rule the verl reward adapter routes by."""
+    """The task family of a data source: a registered benchmark's ``kind`` (``"visual"`` for ``toy/visual``,
+    ``geometry3k``, ...); else ``"code"`` for a code source (``toy/code``, ...) and ``"math"`` otherwise, the
+    rule the verl reward adapter routes by."""
+    spec = BENCHMARKS.get(source)
+    if spec is not None:
+        return spec.kind
     return "code" if reward_for_source(source) == "code" else "math"
 
 

@@ -145,7 +145,8 @@ def _by_source_md(r: Numbers, ctx: ReportContext) -> list[str]:
     if not by_source:
         return []
     kinds = {source_kind(s) for s in by_source}
-    heading = "## By task family (math and code side by side)" if kinds == {"math", "code"} else "## By task family"
+    named = [k for k in ("math", "code", "visual") if k in kinds] + sorted(kinds - {"math", "code", "visual"})
+    heading = f"## By task family ({' and '.join(named)} side by side)" if len(kinds) > 1 else "## By task family"
     k = r["settings"]["k_max"]
     lines = [heading, "",
              f"The numbers above on each data source's problems alone. pass@1 and pass@{k}: mean ± std over "

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from rlvr_bench.config.schema import AlgorithmConfig, LoggingConfig, RecipeConfig, TrainerConfig
+from rlvr_bench.config.toy_visual import VISUAL_BENCHMARK, VL_REFS
 from rlvr_bench.errors import UserError
 
 __all__ = [
@@ -455,4 +456,5 @@ def _resolve_model_defaults(cfg: RecipeConfig, source: str) -> None:
                 f"{source}: model '{cfg.model.name_or_path}' is not a toy model: set evaluation.benchmarks "
                 "(e.g. [math500, gsm8k]) or evaluation.enabled: false"
             )
-        cfg.evaluation.benchmarks = ["toy"] if toy else []
+        vision = str(cfg.model.name_or_path or "") in VL_REFS
+        cfg.evaluation.benchmarks = ([VISUAL_BENCHMARK] if vision else ["toy"]) if toy else []

@@ -175,3 +175,10 @@ class ToyConfig:
     model: ToyModelConfig = opt(help="tiny Llama architecture", factory=ToyModelConfig)
     base: ToyBaseConfig = opt(help="base pretraining on imperfect traces", factory=ToyBaseConfig)
     teacher: ToyTeacherConfig = opt(help="teacher training on clean traces", factory=ToyTeacherConfig)
+    visual: ToyVisualConfig = opt(help="toy visual world: bar charts, tiny Qwen2.5-VL, VL base and teacher "
+                                  "(rlvr_bench.config.toy_visual)", factory=lambda: ToyVisualConfig())
+
+
+# Last: rlvr_bench.config.toy_visual builds on ToyTrainConfig above (the package __init__ imports this module
+# first, so the name is always bound before toy_visual asks for it).
+from rlvr_bench.config.toy_visual import ToyVisualConfig  # noqa: E402

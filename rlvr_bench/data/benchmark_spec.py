@@ -40,6 +40,8 @@ class BenchmarkSpec:
         answer_is_tests: a code benchmark: rows (the answer = JSON tests for the ``code`` reward) are
             built from several columns by :func:`rlvr_bench.data.code_benchmarks.load_code_benchmark`;
             the column fields above then only document the mapping.
+        domain: the task family the report groups it under: "math", "code" or "visual" (images); empty =
+            "code" when ``answer_is_tests``, else "math" (:attr:`kind`).
         template: the prompt template its rows need whatever the model (HumanEval's completion style: the
             prompt is the function's signature and docstring), None = the evaluation's choice.
     """
@@ -56,7 +58,13 @@ class BenchmarkSpec:
     local_file: str | None = None
     description: str = ""
     answer_is_tests: bool = False
+    domain: str = ""
     template: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """The task family: ``domain``, else "code" for a code benchmark and "math" otherwise."""
+        return self.domain or ("code" if self.answer_is_tests else "math")
 
 
 def offline_hint(spec: BenchmarkSpec, split: str, local_dir: str | Path | None = None) -> str:

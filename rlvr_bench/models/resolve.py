@@ -1,7 +1,9 @@
 """Model references used in recipes and on the command line.
 
-``toy:base`` and ``toy:teacher`` name the offline toy world's models: they are built on first use and
-cached (``rlvr_bench.models.pretrain``). Anything else is a local directory or a Hugging Face name.
+``toy:base`` and ``toy:teacher`` name the offline toy world's models, ``toy:vl-base`` and ``toy:vl-teacher``
+its vision-language models (the toy visual world, ``docs/visual.md``): they are built on first use and cached
+(``rlvr_bench.models.pretrain``, ``rlvr_bench.models.pretrain_vision``). Anything else is a local directory or
+a Hugging Face name.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 __all__ = ["is_toy_ref", "load_model_and_tokenizer", "resolve_model_path"]
 
-TOY_REFS = ("toy:base", "toy:teacher")
+TOY_REFS = ("toy:base", "toy:teacher", "toy:vl-base", "toy:vl-teacher")
 
 
 def is_toy_ref(name: str) -> bool:
@@ -19,8 +21,13 @@ def is_toy_ref(name: str) -> bool:
 
 
 def resolve_model_path(name: str | Path, toy_cfg: Any = None) -> str:
-    """A loadable path or hub name for ``name`` (building the toy base/teacher when asked)."""
+    """A loadable path or hub name for ``name`` (building the toy base/teacher when asked); ``toy_cfg`` is the
+    recipe's ``toy`` section (``ToyConfig``; its ``visual`` part for the VL models), None = defaults."""
     name = str(name)
+    if name in ("toy:vl-base", "toy:vl-teacher"):
+        from rlvr_bench.models.pretrain_vision import vl_checkpoint
+
+        return str(vl_checkpoint(name, getattr(toy_cfg, "visual", None)))
     if name.startswith("toy:"):
         from rlvr_bench.models.pretrain import build_base, build_teacher
 

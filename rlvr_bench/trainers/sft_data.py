@@ -114,10 +114,11 @@ def _clean(ds: Dataset, first: str, second: str, where: str) -> Dataset:
 
 
 def dataset_traces(cfg: RecipeConfig) -> Dataset:
-    """Traces from the training dataset's solution column (the toy train split has clean gold traces)."""
-    from rlvr_bench.data.train_prompts import load_train_prompts
+    """Traces from the training dataset's solution column (every toy split, ``toy/<family>`` and
+    ``toy/visual`` included, has clean gold traces)."""
+    from rlvr_bench.data.train_prompts import is_toy_source, load_train_prompts
 
-    if cfg.data.source != "toy" and cfg.data.solution_column is None:
+    if not is_toy_source(cfg.data.source) and cfg.data.solution_column is None:
         raise ConfigError(f"SFT on '{cfg.data.source}' needs traces: set data.solution_column to the column "
                           "holding worked solutions, or sft.traces_file to a file of traces")
     ds = load_train_prompts(cfg)

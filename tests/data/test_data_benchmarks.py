@@ -30,11 +30,11 @@ def test_short_names_map_to_the_study_datasets():
     assert benchmark_names() == sorted(
         ["math500", "aime24", "aime25", "amc23", "gsm8k", "minerva", "olympiadbench", "toy",
          "humaneval", "mbpp", "livecodebench", "livecodebench_v5", "humaneval_plus", "mbpp_plus",
-         "geometry3k", "mathvista", "mathvision"]
+         "toy/visual", "geometry3k", "mathvista", "mathvision"]
     )
     # their specs are tested in tests/code and tests/data/test_visual_data.py
     code = {"humaneval", "mbpp", "livecodebench", "livecodebench_v5", "humaneval_plus", "mbpp_plus",
-            "geometry3k", "mathvista", "mathvision"}
+            "toy/visual", "geometry3k", "mathvista", "mathvision"}
     table = {n: (s.hub_id, s.subset, s.split, s.problem_column, s.answer_column) for n, s in BENCHMARKS.items()
              if n not in code}
     assert table == {
