@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from rlvr_bench.rollout.base import Completion, Decoding, RolloutEngine, RolloutResult, register_engine
+from rlvr_bench.rollout.padding import pad_floats, pad_rows
 from rlvr_bench.rollout.stopping import end_of_text_ids
 
 __all__ = ["HFEngine", "sample_next", "sample_next_with_logprob"]
@@ -118,9 +119,6 @@ class HFEngine(RolloutEngine):
     # ------------------------------------------------------------------------------------------ API
     def generate(self, prompts: Sequence[str], *, n: int = 1, decoding: Decoding | None = None,
                  seed: int | None = None, images: Sequence[Any] | None = None) -> RolloutResult:
-        if images is not None and any(img is not None for img in images):
-            raise ValueError("images were given to the text-only hf engine: build the engine with the "
-                             "vision-language model's processor (rlvr_bench.rollout.hf_vision)")
         decoding = decoding or Decoding()
         stop_ids = sorted({*self.eos_ids, *decoding.stop_token_ids})
         if not stop_ids and not decoding.stop:
@@ -130,7 +128,7 @@ class HFEngine(RolloutEngine):
         device = next(self.model.parameters()).device
         generator = torch.Generator(device=device)
         generator.manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
-        enc = self._encode(prompts)
+        enc = self._encode_prompts(prompts, images)
         rows = [i for i in range(len(prompts)) for _ in range(n)]
         completions: list[Completion] = []
         response_rows: list[list[int]] = []
@@ -150,15 +148,51 @@ class HFEngine(RolloutEngine):
             self.model.train(was_training)
         seconds = time.perf_counter() - t0
         result = RolloutResult(prompts=prompts, n=n, completions=completions, decoding=decoding, seed=seed)
-        result.prompt_ids, result.prompt_mask = _pad([enc[i] for i in rows], self.pad_id, left=True)
-        result.response_ids, result.response_mask = _pad(response_rows, self.pad_id, left=False,
-                                                         min_len=1)
-        result.response_logprobs = _pad_floats(logprob_rows, result.response_ids.shape[1])
+        result.prompt_ids, result.prompt_mask = pad_rows([self._token_ids(enc[i]) for i in rows], self.pad_id,
+                                                         left=True)
+        result.response_ids, result.response_mask = pad_rows(response_rows, self.pad_id, left=False)
+        result.response_logprobs = pad_floats(logprob_rows, result.response_ids.shape[1])
         tokens = result.num_tokens
         result.stats = {"seconds": seconds, "tokens": float(tokens), "tokens_per_s": tokens / max(seconds, 1e-9)}
         return result
 
     # ------------------------------------------------------------------------------------ internals
+    # Four hooks carry what differs for a vision-language model (rlvr_bench.rollout.hf_vision): how prompts are
+    # encoded, the prefill, the decode steps' positions and the tokens never sampled.
+    def _encode_prompts(self, prompts: list[str], images: Sequence[Any] | None) -> list[Any]:
+        """One encoding per prompt: its token ids (a text model takes no images)."""
+        if images is not None and any(img is not None for img in images):
+            raise ValueError("images were given to the text-only hf engine: build the engine with the "
+                             "vision-language model's processor (rlvr_bench.rollout.hf_vision)")
+        return self._encode(prompts)
+
+    @staticmethod
+    def _token_ids(encoded: Any) -> list[int]:
+        """The prompt token ids of one :meth:`_encode_prompts` item."""
+        return encoded
+
+    def _prefill(self, rows: list[Any], device: torch.device, cache: Any
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run the left-padded prompts through the model, filling ``cache``.
+
+        Returns:
+            (b, V) next-token logits, the (b, L) attention mask and the (b, 1) position of the next token.
+        """
+        input_ids, attn = pad_rows(rows, self.pad_id, left=True)
+        input_ids, attn = input_ids.to(device), attn.to(device)
+        positions = (attn.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=input_ids, attention_mask=attn, position_ids=positions, use_cache=True,
+                         logits_to_keep=1, **{self._cache_kw: cache})
+        return out.logits[:, -1, :], attn, positions[:, -1:] + 1
+
+    def _step_positions(self, next_pos: torch.Tensor) -> torch.Tensor:
+        """The ``position_ids`` of a decode step from the (b, 1) next positions."""
+        return next_pos
+
+    def _restrict(self, logits: torch.Tensor) -> torch.Tensor:
+        """(b, V) logits with the tokens that must never be sampled removed (none for a text model)."""
+        return logits
+
     def _encode(self, prompts: list[str]) -> list[list[int]]:
         out = []
         bos = getattr(self.tokenizer, "bos_token", None)
@@ -178,22 +212,16 @@ class HFEngine(RolloutEngine):
         return Completion(text=text, token_ids=ids, finish_reason=finish, logprobs=logprobs)
 
     @torch.no_grad()
-    def _sample_chunk(self, prompt_ids: list[list[int]], decoding: Decoding, generator: torch.Generator,
+    def _sample_chunk(self, rows: list[Any], decoding: Decoding, generator: torch.Generator,
                       device: torch.device, stop_ids: list[int]
                       ) -> tuple[list[list[int]], list[list[float]], list[str]]:
-        """Sample one batch; returns per-row generated ids (cut after a stop id / stop string), their
-        log-probs (:func:`sample_next_with_logprob`) and finish reasons."""
+        """Sample one batch of encoded prompts; returns per-row generated ids (cut after a stop id / stop
+        string), their log-probs (:func:`sample_next_with_logprob`) and finish reasons."""
         from transformers import DynamicCache
 
-        input_ids, attn = _pad(prompt_ids, self.pad_id, left=True)
-        input_ids, attn = input_ids.to(device), attn.to(device)
-        b = input_ids.shape[0]
-        positions = (attn.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
-        out = self.model(input_ids=input_ids, attention_mask=attn, position_ids=positions, use_cache=True,
-                         logits_to_keep=1, **{self._cache_kw: cache})
-        logits = out.logits[:, -1, :]
-        next_pos = positions[:, -1:] + 1
+        logits, attn, next_pos = self._prefill(rows, device, cache)
+        b = logits.shape[0]
         alive = torch.arange(b, device=device)  # original row of each row still in the batch
         finished = torch.zeros(b, dtype=torch.bool, device=device)
         generated: list[list[int]] = [[] for _ in range(b)]
@@ -201,7 +229,7 @@ class HFEngine(RolloutEngine):
         finish = ["length"] * b
         eos = torch.tensor(stop_ids, device=device, dtype=torch.long)
         for step in range(decoding.max_new_tokens):
-            tok, logp = sample_next_with_logprob(logits, decoding, generator)
+            tok, logp = sample_next_with_logprob(self._restrict(logits), decoding, generator)
             newly = torch.isin(tok, eos) & ~finished
             for row, t, lp, fin in zip(alive.tolist(), tok.tolist(), logp.tolist(), finished.tolist()):
                 if not fin:
@@ -219,8 +247,8 @@ class HFEngine(RolloutEngine):
                 cache.batch_select_indices(idx)
                 alive, tok, attn, next_pos, finished = alive[idx], tok[idx], attn[idx], next_pos[idx], finished[idx]
             attn = torch.cat([attn, torch.ones_like(attn[:, :1])], dim=-1)
-            out = self.model(input_ids=tok.unsqueeze(-1), attention_mask=attn, position_ids=next_pos,
-                             use_cache=True, **{self._cache_kw: cache})
+            out = self.model(input_ids=tok.unsqueeze(-1), attention_mask=attn,
+                             position_ids=self._step_positions(next_pos), use_cache=True, **{self._cache_kw: cache})
             logits = out.logits[:, -1, :]
             next_pos = next_pos + 1
         return generated, logprobs, finish
@@ -231,26 +259,3 @@ class HFEngine(RolloutEngine):
         string."""
         tails = self.tokenizer.batch_decode([generated[r][-16:] for r in alive.tolist()], skip_special_tokens=False)
         return torch.tensor([any(s in t for s in stops) for t in tails], device=device, dtype=torch.bool)
-
-
-def _pad(rows: list[list[int]], pad_id: int, *, left: bool, min_len: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad token rows to a (B, L) LongTensor and its 0/1 mask."""
-    length = max([len(r) for r in rows] + [min_len])
-    ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), length), dtype=torch.long)
-    for i, r in enumerate(rows):
-        if not r:
-            continue
-        sl = slice(length - len(r), length) if left else slice(0, len(r))
-        ids[i, sl] = torch.tensor(r, dtype=torch.long)
-        mask[i, sl] = 1
-    return ids, mask
-
-
-def _pad_floats(rows: list[list[float]], length: int) -> torch.Tensor:
-    """(B, length) float32 of ragged rows, right-padded with 0.0 (the response layout)."""
-    out = torch.zeros((len(rows), length), dtype=torch.float32)
-    for i, r in enumerate(rows):
-        if r:
-            out[i, :len(r)] = torch.tensor(r, dtype=torch.float32)
-    return out

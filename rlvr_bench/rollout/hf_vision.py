@@ -4,9 +4,10 @@
 vision-language model's processing class). Prompts are rendered text holding the image placeholder
 (``rlvr_bench.data.templates.render_prompt`` with the processor); ``generate(prompts, images=[...])`` encodes each
 prompt with its image through the processor (the placeholder expanded into the image's tokens, the image into
-``pixel_values`` (patches, patch dim) and ``image_grid_thw`` (images, 3)), then samples as ``HFEngine`` does
-(``sample_next_with_logprob`` under the same ``Decoding`` and seed, KV cache, finished rows dropped from the batch
-and the cache, per-token log-probs recorded).
+``pixel_values`` (patches, patch dim) and ``image_grid_thw`` (images, 3)), then samples with ``HFEngine``'s own
+loop (same ``Decoding`` and seed, KV cache, finished rows dropped from the batch and the cache, per-token
+log-probs recorded): this engine only overrides its four hooks (encoding, prefill, decode positions, the tokens
+never sampled).
 
 Positions. Qwen2-VL-family models (Qwen2-VL, Qwen2.5-VL) use multimodal rotary positions (M-RoPE, Wang et al.
 2024, arXiv 2409.12191): each token has a (temporal, height, width) position; text tokens have three equal
@@ -24,15 +25,14 @@ image, whose features fill exactly the prompt's placeholders.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from rlvr_bench.rollout.base import Decoding, RolloutResult
-from rlvr_bench.rollout.hf import HFEngine, sample_next_with_logprob
+from rlvr_bench.rollout.hf import HFEngine
+from rlvr_bench.rollout.padding import pad_rows
 
 __all__ = ["EncodedPrompt", "VisionHFEngine", "mrope_positions", "rope_index_fn"]
 
@@ -106,41 +106,16 @@ class VisionHFEngine(HFEngine):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "vision": True, "positions": "mrope" if rope_index_fn(self.model) else "1d"}
 
-    def generate(self, prompts: Sequence[str], *, n: int = 1, decoding: Decoding | None = None,
-                 seed: int | None = None, images: Sequence[Any] | None = None) -> RolloutResult:
-        """Sample ``n`` completions per prompt; ``images[i]`` (a PIL image or None) goes with ``prompts[i]``."""
-        decoding = decoding or Decoding()
-        stop_ids = sorted({*self.eos_ids, *decoding.stop_token_ids})
-        prompts = list(prompts)
+    def _encode_prompts(self, prompts: list[str], images: Sequence[Any] | None) -> list[EncodedPrompt]:
+        """One :class:`EncodedPrompt` per prompt; ``images[i]`` (a PIL image or None) goes with ``prompts[i]``."""
         images = list(images) if images is not None else [None] * len(prompts)
         if len(images) != len(prompts):
             raise ValueError(f"{len(images)} images for {len(prompts)} prompts: give one image (or None) per prompt")
-        device = next(self.model.parameters()).device
-        generator = torch.Generator(device=device)
-        generator.manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
-        enc = [self.encode(p, img) for p, img in zip(prompts, images)]
-        rows = [i for i in range(len(prompts)) for _ in range(n)]
-        out: list[tuple[list[int], list[float], str]] = []
-        t0 = time.perf_counter()
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            for start in range(0, len(rows), self.batch_size):
-                chunk = [enc[i] for i in rows[start:start + self.batch_size]]
-                out.extend(zip(*self._sample_vision(chunk, decoding, generator, device, stop_ids)))
-        finally:
-            self.model.train(was_training)
-        seconds = time.perf_counter() - t0
-        completions = [self._to_completion(ids, lps, fin, stop_ids) for ids, lps, fin in out]
-        result = RolloutResult(prompts=prompts, n=n, completions=completions, decoding=decoding, seed=seed)
-        result.prompt_ids, result.prompt_mask = _pad([enc[i].ids for i in rows], self.pad_id, left=True)
-        result.response_ids, result.response_mask = _pad([ids for ids, _, _ in out], self.pad_id, left=False)
-        result.response_logprobs = torch.zeros(result.response_ids.shape, dtype=torch.float32)
-        for i, (_, lps, _) in enumerate(out):
-            result.response_logprobs[i, :len(lps)] = torch.tensor(lps, dtype=torch.float32)
-        tokens = result.num_tokens
-        result.stats = {"seconds": seconds, "tokens": float(tokens), "tokens_per_s": tokens / max(seconds, 1e-9)}
-        return result
+        return [self.encode(p, img) for p, img in zip(prompts, images)]
+
+    @staticmethod
+    def _token_ids(encoded: EncodedPrompt) -> list[int]:
+        return encoded.ids
 
     def encode(self, prompt: str, image: Any = None) -> EncodedPrompt:
         """One prompt through the processor (with its image, if any)."""
@@ -152,14 +127,10 @@ class VisionHFEngine(HFEngine):
         batch = self.processor(text=[prompt], images=[image], return_tensors="pt")
         return EncodedPrompt(batch["input_ids"][0].tolist(), batch["pixel_values"], batch["image_grid_thw"])
 
-    @torch.no_grad()
-    def _sample_vision(self, rows: list[EncodedPrompt], decoding: Decoding, generator: torch.Generator,
-                       device: torch.device, stop_ids: list[int]
-                       ) -> tuple[list[list[int]], list[list[float]], list[str]]:
-        """Sample one batch of rows: per-row generated ids, their log-probs and finish reasons."""
-        from transformers import DynamicCache
-
-        input_ids, attn = _pad([r.ids for r in rows], self.pad_id, left=True)
+    def _prefill(self, rows: list[EncodedPrompt], device: torch.device, cache: Any
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The prompts with their pixels (read once: the KV cache holds the rest) at the model's own positions."""
+        input_ids, attn = pad_rows([r.ids for r in rows], self.pad_id, left=True)
         input_ids, attn = input_ids.to(device), attn.to(device)
         pixels = [r for r in rows if r.pixel_values is not None]
         vision: dict[str, Any] = {}
@@ -167,55 +138,19 @@ class VisionHFEngine(HFEngine):
             vision = {"pixel_values": torch.cat([r.pixel_values for r in pixels]).to(device),
                       "image_grid_thw": torch.cat([r.image_grid_thw for r in pixels]).to(device)}
         positions = mrope_positions(self.model, input_ids, attn, vision.get("image_grid_thw"))
-        cache = DynamicCache()
         out = self.model(input_ids=input_ids, attention_mask=attn, position_ids=positions, use_cache=True,
                          logits_to_keep=1, **vision, **{self._cache_kw: cache})
-        logits = out.logits[:, -1, :]
         three_d = positions.dim() == 3
         next_pos = (positions.amax(dim=(0, 2)) if three_d else positions.amax(dim=1)).unsqueeze(-1) + 1  # (b, 1)
-        b = input_ids.shape[0]
-        alive = torch.arange(b, device=device)
-        finished = torch.zeros(b, dtype=torch.bool, device=device)
-        generated: list[list[int]] = [[] for _ in range(b)]
-        logprobs: list[list[float]] = [[] for _ in range(b)]
-        finish = ["length"] * b
-        eos = torch.tensor(stop_ids, device=device, dtype=torch.long)
-        for step in range(decoding.max_new_tokens):
+        return out.logits[:, -1, :], attn, next_pos
+
+    def _step_positions(self, next_pos: torch.Tensor) -> torch.Tensor:
+        """(3, b, 1): the next position on all three M-RoPE axes, as ``model.generate`` computes it from its
+        cached ``rope_deltas``; (b, 1) for a model with 1-D positions."""
+        return next_pos.unsqueeze(0).expand(3, -1, -1) if rope_index_fn(self.model) is not None else next_pos
+
+    def _restrict(self, logits: torch.Tensor) -> torch.Tensor:
+        """The image and video placeholder ids are never sampled (module docstring)."""
+        if self.placeholder_ids:
             logits[:, self.placeholder_ids] = float("-inf")
-            tok, logp = sample_next_with_logprob(logits, decoding, generator)
-            newly = torch.isin(tok, eos) & ~finished
-            for row, t, lp, fin in zip(alive.tolist(), tok.tolist(), logp.tolist(), finished.tolist()):
-                if not fin:
-                    generated[row].append(t)
-                    logprobs[row].append(lp)
-            if decoding.stop:
-                newly |= self._hit_stop(generated, alive, decoding.stop, device) & ~finished
-            for row in alive[newly].tolist():
-                finish[row] = "stop"
-            finished |= newly
-            if bool(finished.all()) or step == decoding.max_new_tokens - 1:
-                break
-            if float((~finished).float().mean()) < self.compact_below:
-                idx = (~finished).nonzero().squeeze(-1)
-                cache.batch_select_indices(idx)
-                alive, tok, attn, next_pos, finished = alive[idx], tok[idx], attn[idx], next_pos[idx], finished[idx]
-            attn = torch.cat([attn, torch.ones_like(attn[:, :1])], dim=-1)
-            pos = next_pos.unsqueeze(0).expand(3, -1, -1) if three_d else next_pos
-            out = self.model(input_ids=tok.unsqueeze(-1), attention_mask=attn, position_ids=pos, use_cache=True,
-                             **{self._cache_kw: cache})
-            logits = out.logits[:, -1, :]
-            next_pos = next_pos + 1
-        return generated, logprobs, finish
-
-
-def _pad(rows: list[list[int]], pad_id: int, *, left: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, L) LongTensor of ragged rows (at least one column) and its 0/1 mask."""
-    length = max([len(r) for r in rows] + [1])
-    ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), length), dtype=torch.long)
-    for i, r in enumerate(rows):
-        if r:
-            sl = slice(length - len(r), length) if left else slice(0, len(r))
-            ids[i, sl] = torch.tensor(r, dtype=torch.long)
-            mask[i, sl] = 1
-    return ids, mask
+        return logits

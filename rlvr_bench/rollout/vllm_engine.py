@@ -39,7 +39,7 @@ import torch
 
 from rlvr_bench.errors import UserError
 from rlvr_bench.rollout.base import Completion, Decoding, RolloutEngine, RolloutResult, register_engine
-from rlvr_bench.rollout.hf import _pad
+from rlvr_bench.rollout.padding import pad_floats, pad_rows
 from rlvr_bench.rollout.stopping import end_of_text_ids
 from rlvr_bench.rollout.vllm_weights import iter_vllm_weights, lora_scalings
 
@@ -265,12 +265,10 @@ class VLLMEngine(RolloutEngine):
         if len(completions) != len(prompts) * n:
             raise RuntimeError(f"vLLM returned {len(completions)} completions for {len(prompts)} prompts x {n}")
         result = RolloutResult(prompts=prompts, n=n, completions=completions, decoding=decoding, seed=seed)
-        result.prompt_ids, result.prompt_mask = _pad(prompt_rows, self.pad_id, left=True)
-        result.response_ids, result.response_mask = _pad(response_rows, self.pad_id, left=False, min_len=1)
+        result.prompt_ids, result.prompt_mask = pad_rows(prompt_rows, self.pad_id, left=True)
+        result.response_ids, result.response_mask = pad_rows(response_rows, self.pad_id, left=False)
         if all(c.logprobs is not None for c in completions):
-            result.response_logprobs = torch.zeros(result.response_ids.shape, dtype=torch.float32)
-            for i, c in enumerate(completions):
-                result.response_logprobs[i, :len(c.logprobs)] = torch.tensor(c.logprobs, dtype=torch.float32)
+            result.response_logprobs = pad_floats([c.logprobs for c in completions], result.response_ids.shape[1])
         tokens = result.num_tokens
         result.stats = {"seconds": seconds, "tokens": float(tokens), "tokens_per_s": tokens / max(seconds, 1e-9)}
         return result

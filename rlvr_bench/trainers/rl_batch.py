@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from rlvr_bench.rollout import Decoding, RolloutEngine
+from rlvr_bench.rollout.padding import pad_rows
 from rlvr_bench.trainers.vision_batch import pixel_tensors, position_ids, vision_inputs
 
 __all__ = ["RolloutBatch", "collect_rollouts", "derive_seed", "pad_rows", "score_rollouts", "sequence_logprobs"]
@@ -24,19 +25,6 @@ def derive_seed(*parts: Any) -> int:
     """A 63-bit seed from any parts (seed, step, round, rank): deterministic, independent streams."""
     digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
-
-
-def pad_rows(rows: list[list[int]], pad_id: int, *, left: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, L) ids and 0/1 mask from ragged rows (at least one column)."""
-    length = max([len(r) for r in rows] + [1])
-    ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), length), dtype=torch.long)
-    for i, r in enumerate(rows):
-        if r:
-            sl = slice(length - len(r), length) if left else slice(0, len(r))
-            ids[i, sl] = torch.tensor(r, dtype=torch.long)
-            mask[i, sl] = 1
-    return ids, mask
 
 
 @dataclass
