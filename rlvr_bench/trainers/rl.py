@@ -340,7 +340,8 @@ class RLTrainer:
         for start in range(0, len(mb_idx), micro):
             idx = mb_idx[start:start + micro]
             mask = t["response_mask"][idx].float().to(acc.device)
-            logp, ent = sequence_logprobs(model, t, idx, temperature=self.cfg.rollout.temperature, with_entropy=True)
+            logp, ent = sequence_logprobs(model, t, idx, temperature=self.cfg.rollout.temperature, with_entropy=True,
+                                          entropy_grad=bool(self.entropy_ctl.applied))  # else a metric only
             old = t["old_log_probs"][idx].to(acc.device) if "old_log_probs" in t else logp.detach()
             pg_logp = rl_methods.gradient_only_on(logp, t["pg_token_mask"][idx]) if "pg_token_mask" in t else logp
             pg_logp = self.correction.weigh(t, idx, pg_logp, old)

@@ -16,6 +16,12 @@ import torch
 
 from rlvr_bench.rollout import Decoding, RolloutEngine
 from rlvr_bench.rollout.padding import pad_rows
+from rlvr_bench.trainers.rl_logprobs import (
+    length_buckets,
+    shared_prompt_logprobs,
+    single_process,
+    token_logprobs,
+)
 from rlvr_bench.trainers.vision_batch import pixel_tensors, position_ids, vision_inputs
 
 __all__ = ["RolloutBatch", "collect_rollouts", "derive_seed", "pad_rows", "score_rollouts", "sequence_logprobs"]
@@ -196,19 +202,42 @@ def _add_greedy_baselines(batch: RolloutBatch, engine: RolloutEngine, n: int, de
 
 
 def sequence_logprobs(model: Any, t: dict[str, torch.Tensor], idx: torch.Tensor, *, temperature: float,
-                      with_entropy: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+                      with_entropy: bool = False, entropy_grad: bool = True, plain: bool = False
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-token log-probs (and entropy) of the responses ``idx`` under ``model``.
 
     The logits are divided by the rollout temperature before the softmax, as verl does, so the ratio
     compares the distributions that actually sampled. Visual rows get their images' pixels and the model's
     own positions (3-D M-RoPE for Qwen2-VL-family models; ``rlvr_bench.trainers.vision_batch``).
 
+    Unless ``plain`` or run by several processes, less padding goes through the model
+    (``rlvr_bench.trainers.rl_logprobs``): rows that share a prompt run it once (text rows), and rows go in groups
+    of similar length; the same values and gradients as one padded call up to float rounding. ``plain``: one
+    padded call (the reference). ``entropy_grad``
+    False computes the entropy without a graph (a metric, not a loss term).
+
     Returns:
         log_probs (b, T) and entropy (b, T) or None; positions past a response's end are 0-masked by the
         caller with ``response_mask``.
     """
-    from rlvr_bench.algorithms import entropy_from_logits
+    plain = plain or not single_process()  # several processes: the same model calls on each (collectives)
+    if not plain:
+        shared = shared_prompt_logprobs(model, t, idx, temperature, with_entropy=with_entropy,
+                                        entropy_grad=entropy_grad)
+        if shared is not None:
+            return shared
+    groups = [] if plain else length_buckets(t["prompt_mask"][idx].sum(-1), t["response_mask"][idx].sum(-1))
+    if len(groups) <= 1:
+        return _logprobs_call(model, t, idx, temperature, with_entropy, entropy_grad)
+    outs = [_logprobs_call(model, t, idx[g], temperature, with_entropy, entropy_grad) for g in groups]
+    back = torch.argsort(torch.cat(groups)).to(outs[0][0].device)  # row k of the concatenation: idx[cat(groups)[k]]
+    logp = torch.cat([o[0] for o in outs])[back]
+    return logp, torch.cat([o[1] for o in outs])[back] if with_entropy else None
 
+
+def _logprobs_call(model: Any, t: dict[str, torch.Tensor], idx: torch.Tensor, temperature: float,
+                   with_entropy: bool, entropy_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One padded model call of :func:`sequence_logprobs` over the rows ``idx``: (b, T) log-probs and entropy."""
     device = next(model.parameters()).device
     p_ids, p_mask, r_ids, r_mask = _trim_padding(t["prompt_ids"][idx], t["prompt_mask"][idx],
                                                  t["response_ids"][idx], t["response_mask"][idx])
@@ -220,16 +249,8 @@ def sequence_logprobs(model: Any, t: dict[str, torch.Tensor], idx: torch.Tensor,
     length = r_ids.shape[1]
     out = model(input_ids=input_ids, attention_mask=attn, position_ids=pos, use_cache=False,
                 logits_to_keep=length + 1, **vision)
-    logits = out.logits[:, :-1, :].float()
-    if temperature and temperature != 1.0:
-        logits = logits / temperature
-    logp = torch.log_softmax(logits, dim=-1).gather(-1, r_ids.unsqueeze(-1)).squeeze(-1)
-    ent = entropy_from_logits(logits) if with_entropy else None
-    width = t["response_ids"].shape[1] - length  # back to the batch's response width (0 past every end)
-    if width:
-        logp = torch.nn.functional.pad(logp, (0, width))
-        ent = None if ent is None else torch.nn.functional.pad(ent, (0, width))
-    return logp, ent
+    return token_logprobs(out.logits[:, :-1, :], r_ids, temperature, with_entropy=with_entropy,
+                          entropy_grad=entropy_grad, width=t["response_ids"].shape[1])
 
 
 def _trim_padding(p_ids: torch.Tensor, p_mask: torch.Tensor, r_ids: torch.Tensor, r_mask: torch.Tensor
