@@ -1,4 +1,5 @@
-"""The child side of ``bench/rl_step.py``: one engine (ours | trl | trl-ckpt) in this process, one JSON line out.
+"""The child side of ``bench/rl_step.py``: one engine (ours | ours-2t | ours-async | trl | trl-ckpt) in this process,
+one JSON line out.
 
 Each child measures its own wall time per step, its own peak RSS (``ru_maxrss`` of this process) and a per-phase
 breakdown, by wrapping the engines' methods from the outside (no library file is changed).
@@ -86,7 +87,9 @@ def _common_imports() -> float:
     return _rss_mb()
 
 
-def run_ours(args) -> dict[str, Any]:
+def run_ours(args, mode: str = "sync", threads: int = 1) -> dict[str, Any]:
+    """RLTrainer's steps; ``mode`` is ``rollout.mode`` (one_step_off: the worker thread and the trainer get one of
+    ``threads`` each), ``threads`` = ``trainer.torch_threads``."""
     import torch
 
     import rlvr_bench.trainers.rl as rl_mod
@@ -101,12 +104,11 @@ def run_ours(args) -> dict[str, Any]:
         "data": {"source": "toy", "template": "toy", "shuffle": False},
         "algorithm": {"preset": "grpo", "use_kl_loss": False, "mini_batches": 1, "ppo_epochs": 1},
         "trainer": {"steps": total_steps, "prompts_per_step": args.prompts, "learning_rate": args.lr,
-                    "lr_scheduler": "constant", "micro_batch_size": args.prompts * args.n, "torch_threads": 1},
+                    "lr_scheduler": "constant", "micro_batch_size": args.prompts * args.n, "torch_threads": threads},
         "rollout": {"n": args.n, "max_new_tokens": args.max_new_tokens, "temperature": 1.0, "top_p": 1.0,
-                    "top_k": 0},
+                    "top_k": 0, "mode": mode, "correction": "token_truncate" if mode != "sync" else "none"},
         "evaluation": {"enabled": False}, "logging": {"trackers": [], "progress": False}})
-    trainer = RLTrainer(cfg)
-    torch.set_num_threads(1)
+    trainer = RLTrainer(cfg)  # sets the threads (one_step_off: split between the two sides)
     ph = Phases()
     ph.wrap(trainer.engine, "generate", "generate")
     ph.wrap(rl_batch, "score_rollouts", "score")
@@ -123,10 +125,13 @@ def run_ours(args) -> dict[str, Any]:
         t0 = time.perf_counter()
         metrics = trainer.train_step()
         ph.close(time.perf_counter() - t0)
+        if "async/wait_seconds" in metrics:  # one_step_off: the worker's rollout ran beside this step's update
+            ph.steps[-1].update(wait=metrics["async/wait_seconds"], worker=metrics["async/rollout_seconds"])
         lengths.append(metrics["rollout/tokens"] / max(metrics["rollout/samples"], 1.0))
         accuracy.append(metrics["rollout/accuracy"])
     return {"phases": ph.steps, "mean_len": lengths, "reward": accuracy,
             "settings": {"preset": "grpo", "use_kl_loss": False, "ppo_epochs": 1, "mini_batches": 1,
+                         "rollout.mode": mode, "rollout.correction": cfg.rollout.correction, "torch_threads": threads,
                          "micro_batch_size": args.prompts * args.n, "lr_scheduler": "constant",
                          "gradient_checkpointing": cfg.model.gradient_checkpointing,
                          "loss_agg_mode": trainer.algo.loss_agg_mode}}
@@ -212,6 +217,10 @@ def run_child(args) -> dict[str, Any]:
     t0 = time.perf_counter()
     if args.engine == "ours":
         out = run_ours(args)
+    elif args.engine == "ours-2t":
+        out = run_ours(args, threads=2)
+    elif args.engine == "ours-async":
+        out = run_ours(args, mode="one_step_off", threads=2)
     else:
         out = run_trl(args, checkpointing=args.engine == "trl-ckpt")
     import torch

@@ -1,11 +1,14 @@
 """One RL optimisation step on CPU: rlvr_bench's ``RLTrainer`` vs TRL's ``GRPOTrainer``, each in its own process.
 
-    .venv/bin/python bench/rl_step.py [--prompts 32] [--n 8] [--max-new-tokens 48] [--warmup 2] [--steps 6]
+    .venv/bin/python bench/rl_step.py [--prompts 32] [--n 8] [--max-new-tokens 48] [--warmup 2] [--steps 6] [--async]
 
 The parent launches one child per engine, one after the other (never two at once), each with one torch
-thread: ``python bench/rl_step.py --engine ours|trl|trl-ckpt ...`` prints one JSON line. Every child times
-``--steps`` steps after ``--warmup`` untimed ones and reports its own peak RSS (``ru_maxrss`` of that process, so
-one engine's memory never hides another's). The parent prints medians (min-max), the ratio to TRL with
+thread: ``python bench/rl_step.py --engine ours|trl|trl-ckpt ...`` prints one JSON line. ``--async`` adds two
+two-core rows: ``ours-2t``, RLTrainer synchronous with 2 torch threads, and ``ours-async``, RLTrainer with
+``rollout.mode: one_step_off`` (TIS correction), whose rollout worker thread and trainer get one thread each;
+its phases show the trainer's wait for the worker and the worker's rollout time (overlapped with the update;
+``async/*`` metrics). Every child times ``--steps`` steps after ``--warmup`` untimed ones and reports its own
+peak RSS (``ru_maxrss`` of that process, so one engine's memory never hides another's). The parent prints medians (min-max), the ratio to TRL with
 activation checkpointing off, the peak RSS, each engine's per-phase medians, and the machine load (1-minute
 load average before and after, from ``os.getloadavg``) and CPU count.
 
@@ -48,7 +51,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-ENGINES = {"ours": "rlvr_bench RLTrainer", "trl": "TRL GRPOTrainer", "trl-ckpt": "TRL GRPOTrainer +ckpt"}
+ENGINES = {"ours": "rlvr_bench RLTrainer", "ours-2t": "RLTrainer, 2 threads", "ours-async": "RLTrainer 1-step-off",
+           "trl": "TRL GRPOTrainer", "trl-ckpt": "TRL GRPOTrainer +ckpt"}
+ASYNC_ENGINES = ("ours-2t", "ours-async")  # added by --async: the one-step-off mode beside sync on 2 threads
 # (label, phases summed) per engine; "rest" of a group is its total minus the named parts
 OURS_PHASES = [("rollout: generate", ["generate"]), ("rollout: scoring", ["score"]),
                ("rollout: other", ["rollout", "-generate", "-score"]),
@@ -58,6 +63,14 @@ OURS_PHASES = [("rollout: generate", ["generate"]), ("rollout: scoring", ["score
                ("update: clip + AdamW", ["optim"]),
                ("update: other", ["update", "-fwd_grad", "-backward", "-optim"]),
                ("step other", ["total", "-rollout", "-prepare", "-update"])]
+ASYNC_PHASES = [("waiting for the rollout worker", ["wait"]),
+                ("(the batch's rollout on the worker)", ["worker"]),
+                ("log-probs, no grad (prepare)", ["logprobs_nograd"]),
+                ("advantages etc. (prepare)", ["prepare", "-logprobs_nograd"]),
+                ("update: log-prob forward", ["fwd_grad"]), ("update: backward", ["backward"]),
+                ("update: clip + AdamW", ["optim"]),
+                ("update: other", ["update", "-fwd_grad", "-backward", "-optim"]),
+                ("step other", ["total", "-wait", "-prepare", "-update"])]
 TRL_PHASES = [("rollout: generate", ["generate"]), ("rollout: scoring", ["score"]),
               ("rollout: other (advantages etc.)", ["rollout", "-generate", "-score"]),
               ("update: log-prob forward + loss", ["fwd_grad"]), ("update: backward", ["backward"]),
@@ -92,6 +105,8 @@ def parent(args) -> None:
     from _toy_model import toy_model_dir
 
     engines = [e for e in args.engines.split(",") if e]
+    if args.async_rows:
+        engines = [e for e in engines if e not in ASYNC_ENGINES] + list(ASYNC_ENGINES)
     load_before = os.getloadavg()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,12 +139,17 @@ def parent(args) -> None:
     if ref and "ours" in rows:
         verdict = "met" if rows["ours"][0] / ref <= args.goal else "MISSED"
         print(f"ratio ours/TRL (checkpointing off): {rows['ours'][0] / ref:.2f}x; goal <= {args.goal:.2f}x: {verdict}")
+    if "ours" in rows and "ours-async" in rows:
+        waits = [s["wait"] for s in results["ours-async"]["phases"][w:]]
+        two = f", {rows['ours-async'][0] / rows['ours-2t'][0]:.2f}x RLTrainer sync on 2 threads" if "ours-2t" in rows else ""
+        print(f"one-step-off (1 thread trainer + 1 thread rollout worker): {rows['ours-async'][0] / rows['ours'][0]:.2f}x "
+              f"RLTrainer sync on 1 thread{two}; median wait for the worker {_med(waits):.3f} s/step")
     if ref and "trl-ckpt" in rows:
         print(f"TRL with its default activation checkpointing on: {rows['trl-ckpt'][0] / ref:.2f}x its time off")
     print("(peak RSS: ru_maxrss of each engine's own process; 'after imports': that process after importing torch "
           "and transformers; accuracy: the math reward's mean over the rollout; medians over timed steps)")
     for e, r in results.items():
-        spec = OURS_PHASES if e == "ours" else TRL_PHASES
+        spec = ASYNC_PHASES if e == "ours-async" else OURS_PHASES if e.startswith("ours") else TRL_PHASES
         steps = r["phases"][w:]
         total = _med([s["total"] for s in steps])
         print(f"\nphases of {ENGINES[e]} (median s over the timed steps, share of the median step):")
@@ -156,7 +176,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--goal", type=float, default=0.60, help="target ratio ours/TRL")
-    parser.add_argument("--engines", default="ours,trl,trl-ckpt", help="comma list of ours, trl, trl-ckpt")
+    parser.add_argument("--engines", default="ours,trl,trl-ckpt", help="comma list of " + ", ".join(ENGINES))
+    parser.add_argument("--async", dest="async_rows", action="store_true",
+                        help="also time RLTrainer sync on 2 threads and rollout.mode=one_step_off (1 + 1 threads)")
     parser.add_argument("--json", help="also write every child's raw numbers here")
     parser.add_argument("--engine", choices=sorted(ENGINES), help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)

@@ -42,6 +42,8 @@ METHODS = _METHOD_NAMES  # a live view of the method registry (rlvr_bench.method
 LOSS_AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm")
 KL_TYPES = ("k1", "k2", "k3")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+ROLLOUT_MODES = ("sync", "one_step_off")
+"""``rollout.mode``: the only list of rollout schedules (the RL trainer's ``rl_async``, the verl export)."""
 
 
 @dataclass
@@ -139,6 +141,11 @@ class RolloutConfig:
     correction_floor: float | None = opt(
         None, "lower bound of the importance ratio: truncated at it, or masked below it (IcePop); None = no lower "
         "bound", gt=0.0, le=1.0)
+    mode: str = opt(
+        "sync", "sync: each step samples with the current policy; one_step_off: step t+1's rollout runs on a second "
+        "thread with a copy of the policy from before step t's update, overlapping it (verl's one_step_off_policy; "
+        "one step stale, corrected by rollout.correction, logged as async/*; hf engine, one process)",
+        choices=ROLLOUT_MODES)
 
 
 @dataclass

@@ -43,7 +43,7 @@ from rlvr_bench.algorithms import resolve_algorithm as resolve
 from rlvr_bench.config import RecipeConfig
 from rlvr_bench.data.templates import is_processor
 from rlvr_bench.errors import UserError
-from rlvr_bench.trainers import rl_methods
+from rlvr_bench.trainers import rl_async, rl_methods
 from rlvr_bench.trainers.common import (
     ComputeMeter,
     build_optimizer,
@@ -133,6 +133,7 @@ class RLTrainer:
                                                         self.algo.entropy_coeff_step, self.algo.entropy_coeff_max)
         self.resets = rl_methods.ReferenceResets(self.algo.reference_reset_every)
         self.correction = RolloutCorrection.from_config(config.rollout)  # engine vs trainer log-probs
+        self.overlap = rl_async.make_overlap(self)  # rollout.mode=one_step_off: the next rollout's worker
         self.step_stats: dict[str, float] = {}  # the token selection's metrics of the current step
 
     # ------------------------------------------------------------------------------------ set-up
@@ -225,8 +226,9 @@ class RLTrainer:
         return self._perm_cache[1]
 
     # ------------------------------------------------------------------------------------ one step
-    def rollout(self) -> RolloutBatch:
-        """Step 1: sample and score this step's groups."""
+    def rollout(self, step: int | None = None, model: Any = None) -> RolloutBatch:
+        """Step 1: sample and score the groups of ``step`` (default: this step) with ``model`` (default: the policy;
+        ``rl_async`` passes its copy)."""
         from rlvr_bench.data.templates import render_prompt
         from rlvr_bench.rollout import Decoding
 
@@ -241,10 +243,11 @@ class RLTrainer:
 
             def shaping(length: int, truncated: bool) -> float:
                 return overlong_penalty(length, r.max_new_tokens, algo.overlong_buffer_len)
-        self.engine.prepare_generation(self.accelerator.unwrap_model(self.model))
+        self.engine.prepare_generation(self.accelerator.unwrap_model(self.model) if model is None else model)
         batch = collect_rollouts(
             self.engine, self._next_prompts, num_prompts=cfg.trainer.prompts_per_step, n=r.n, decoding=decoding,
-            scorer=self.scorer, seed=derive_seed(cfg.seed, self.step, self.rank), shaping=shaping,
+            scorer=self.scorer, seed=derive_seed(cfg.seed, self.step if step is None else step, self.rank),
+            shaping=shaping,
             dynamic_sampling=algo.dynamic_sampling, max_rounds=algo.max_resample_rounds,
             greedy_baseline=algo.needs_greedy_baseline,
             render=lambda p: render_prompt(cfg.data.template, p, self.processing))
@@ -390,7 +393,8 @@ class RLTrainer:
     # ------------------------------------------------------------------------------------ loop
     def train_step(self) -> dict[str, float]:
         """One RL iteration (rollout, advantages, update); returns the step's metrics."""
-        batch = self.rollout()
+        batch = self.rollout() if self.overlap is None else self.overlap.next_batch(
+            self.step, last=self.step >= self.cfg.trainer.steps)
         self.meter.samples += int(batch.stats["rollout/samples"] + batch.stats.get("remax/greedy_samples", 0))
         self.meter.gen_tokens += int(batch.stats["rollout/tokens"] + batch.stats.get("remax/greedy_tokens", 0))
         metrics = {k: v for k, v in batch.stats.items()}
@@ -486,7 +490,7 @@ class RLTrainer:
         self.processing.save_pretrained(tmp)  # a vision-language model's processor files too
         save_generation_record(self.cfg, tmp, model, self.tokenizer)
         state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                 "rng": get_rng_state()}
+                 "rng": get_rng_state(), **rl_async.checkpoint_state(self.overlap)}  # the next batch, if any
         if self.resets.count:  # the reference is a past policy: only this (latest) resume state keeps it
             state["reference"] = self.ref.state_dict()
         if self.critic is not None:
@@ -511,6 +515,7 @@ class RLTrainer:
         if "reference" in state:
             self.ref.load_state_dict(state["reference"])
         set_rng_state(state["rng"])
+        rl_async.restore(self.overlap, state, step, self.cfg.trainer.steps)
         self.step, self.data_pos = info["step"], info["data_pos"]
         self.meter.load(info["meter"])
         if self.accelerator.is_main_process:  # drop log lines of steps after the checkpoint (killed run)

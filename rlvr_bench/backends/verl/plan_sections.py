@@ -164,7 +164,12 @@ def rollout_rows(cfg: Any, algo: ResolvedAlgorithm, facts: ExportFacts, problems
                      f"{R}.agent.default_agent_loop": AGENT_LOOP_NAME}
     stop_note = ("the stop rule (end-of-text ids, the template's turn end, these strings) goes to vLLM through "
                  f"{AGENT_LOOPS_FILE} (StopRuleAgentLoop: stop_token_ids and stop); {facts.stop_note}")
+    if r.mode != "sync":
+        _bad(problems, "rollout.mode", r.mode, "verl 0.9.1 trains one step off-policy only through its separate "
+             "entry point verl.experimental.one_step_off_policy.main_ppo, on a rollout GPU pool of its own, which "
+             "this export does not launch (use rollout.mode: sync)")
     return [
+        Row("rollout.mode", r.mode, {}, "exact", "verl.trainer.main_ppo samples each step with the current policy"),
         Row("rollout.backend", r.backend, {f"{R}.name": "vllm", f"{R}.mode": "async"}, "approx",
             "verl samples with vLLM; same distribution as the local engine, other kernels"),
         Row("rollout.n", r.n, {f"{R}.n": r.n}),
