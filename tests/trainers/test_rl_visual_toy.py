@@ -52,3 +52,40 @@ def test_visual_recipe_trains_the_vl_base(preset, tiny_cache, tmp_path, monkeypa
     assert any("visual" in k for k in moved) and any("language_model" in k for k in moved), preset
     rows = [r for r in run.metrics() if "reward/accuracy" in r]
     assert [r["step"] for r in rows] == [1, 2, 3] and all(0.0 <= r["reward/accuracy"] <= 1.0 for r in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["sft", "distill_seq"])
+def test_visual_sft_and_distillation_recipes_train_the_vl_base(recipe, tiny_cache, tmp_path, monkeypatch):
+    """The study's other methods on the same family: SFT on the gold traces and sequence distillation from the
+    VL teacher (built here from the short base, a few steps) take the images into the batch and move the VL
+    base's weights, vision tower included."""
+    from rlvr_bench.recipes import recipes_dir
+    from rlvr_bench.trainers.distill import DistillTrainer
+    from rlvr_bench.trainers.sft import SFTTrainer
+
+    monkeypatch.setenv("RLVR_BENCH_CACHE", str(tiny_cache))
+    cfg = load_config(recipes_dir() / "toy" / "visual" / f"{recipe}.yaml", [
+        "trainer.steps=2", "trainer.warmup_steps=0", "trainer.batch_size=8", "trainer.micro_batch_size=8",
+        "evaluation.enabled=false", f"output_dir={tmp_path}", "logging.trackers=[]", "logging.progress=false",
+        "distill.max_prompts=8", "distill.keep_correct_only=false",
+    ])
+    world = _short_world()
+    world.teacher.train = dataclasses.replace(world.teacher.train, steps=20, batch_size=16, warmup_steps=2,
+                                              num_threads=1)
+    cfg.toy.visual = world
+    trainer = (SFTTrainer if recipe == "sft" else DistillTrainer)(cfg)
+    run = trainer.train()
+    before = _base_params(tiny_cache)
+    after = {k: v.detach() for k, v in trainer.trainer.model.named_parameters()}  # the TRL trainer's model
+    moved = [k for k, v in before.items() if k in after and not torch.equal(v, after[k])]
+    assert any("visual" in k for k in moved) and any("language_model" in k for k in moved), recipe
+    assert any("train/loss" in r for r in run.metrics())
+
+
+def _base_params(cache) -> dict[str, torch.Tensor]:
+    from rlvr_bench.models.pretrain_vision import vl_checkpoint
+    from rlvr_bench.models.toy_vision import load_vl
+
+    model, _ = load_vl(vl_checkpoint("vl-base", _short_world(), cache_dir=cache))
+    return {k: v.detach() for k, v in model.named_parameters()}
