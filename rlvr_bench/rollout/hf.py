@@ -24,7 +24,7 @@ from rlvr_bench.rollout.base import Completion, Decoding, RolloutEngine, Rollout
 from rlvr_bench.rollout.padding import pad_floats, pad_rows
 from rlvr_bench.rollout.stopping import end_of_text_ids
 
-__all__ = ["HFEngine", "sample_next", "sample_next_with_logprob"]
+__all__ = ["HFEngine", "cache_keyword", "sample_next", "sample_next_with_logprob"]
 
 
 def sample_next(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator | None) -> torch.Tensor:
@@ -75,7 +75,7 @@ def sample_next_with_logprob(logits: torch.Tensor, decoding: Decoding, generator
     return tok.squeeze(-1), torch.log(probs.gather(-1, tok).squeeze(-1))
 
 
-def _cache_keyword(model: Any) -> str:
+def cache_keyword(model: Any) -> str:
     """The KV-cache keyword of the model's own ``forward`` (``cache`` in transformers >= 5.x), looked up under
     a PEFT or DDP wrapper, whose ``forward(*args, **kwargs)`` hides it."""
     inner = getattr(model, "module", model)
@@ -110,7 +110,7 @@ class HFEngine(RolloutEngine):
         self.eos_ids = list(end_of_text_ids(tokenizer, model))
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else (self.eos_ids or [0])[0])
-        self._cache_kw = _cache_keyword(model)
+        self._cache_kw = cache_keyword(model)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "batch_size": self.batch_size,

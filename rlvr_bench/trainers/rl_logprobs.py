@@ -134,7 +134,7 @@ def shared_prompt_logprobs(model: Any, t: dict[str, torch.Tensor], idx: torch.Te
     """
     from transformers import DynamicCache
 
-    from rlvr_bench.rollout.hf import _cache_keyword
+    from rlvr_bench.rollout.hf import cache_keyword
 
     p_ids, p_mask = t["prompt_ids"][idx], t["prompt_mask"][idx]
     uniq, inverse = torch.unique(torch.cat([p_ids * p_mask, p_mask], 1), dim=0, return_inverse=True)
@@ -145,7 +145,7 @@ def shared_prompt_logprobs(model: Any, t: dict[str, torch.Tensor], idx: torch.Te
     start = int(u_mask.any(0).nonzero()[0]) if bool(u_mask.any()) else 0
     device = next(model.parameters()).device
     u_ids, u_mask, inverse = u_ids[:, start:].to(device), u_mask[:, start:].to(device), inverse.to(device)
-    keyword = _cache_keyword(model)
+    keyword = cache_keyword(model)
     cache = DynamicCache()
     out = model(input_ids=u_ids, attention_mask=u_mask, position_ids=(u_mask.cumsum(-1) - 1).clamp(min=0),
                 use_cache=True, logits_to_keep=1, **{keyword: cache})
