@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.config.toy_visual import ToyVisualModelConfig
 from rlvr_bench.models.toy import EOS_TOKEN, PAD_TOKEN, UNK_TOKEN, toy_vocab
+from rlvr_bench.models.toy import save_toy as save_vl  # the same save_pretrained of a model and its processor
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, ProcessorMixin
@@ -154,15 +155,6 @@ def build_vl_model(cfg: ToyVisualModelConfig | None = None, *, seed: int = 0, to
     gen = model.generation_config
     gen.pad_token_id, gen.eos_token_id, gen.bos_token_id = text.pad_token_id, text.eos_token_id, None
     return model.float().eval()
-
-
-def save_vl(model: PreTrainedModel, processor: Any, path: str | Path) -> Path:
-    """``save_pretrained`` model and processor into ``path`` (created if missing)."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
 
 
 def load_vl(path: str | Path) -> tuple[PreTrainedModel, Any]:
