@@ -33,6 +33,7 @@ __all__ = [
     "build_toy_tokenizer",
     "check_toy_text",
     "encode_toy",
+    "init_toy_model",
     "load_toy",
     "save_toy",
     "toy_llama_config",
@@ -122,15 +123,23 @@ def toy_llama_config(cfg: ToyModelConfig | None = None, tokenizer: Any = None) -
 
 def build_toy_model(cfg: ToyModelConfig | None = None, *, seed: int = 0, tokenizer: Any = None) -> PreTrainedModel:
     """A freshly initialised toy ``LlamaForCausalLM`` (float32), deterministic for ``seed``."""
-    import torch
     from transformers import LlamaForCausalLM
 
-    config = toy_llama_config(cfg, tokenizer)
-    with torch.random.fork_rng(devices=[]):  # CPU generator only; the caller's RNG state is kept
+    return init_toy_model(LlamaForCausalLM, toy_llama_config(cfg, tokenizer), seed)
+
+
+def init_toy_model(model_cls: Any, config: Any, seed: int, text_config: Any = None) -> PreTrainedModel:
+    """``model_cls(config)`` initialised from ``seed`` on the CPU generator only (the caller's RNG state is
+    kept), its generation config given the pad and eos ids of ``text_config`` (default ``config``) and no BOS:
+    the text toy model and the toy VL model (``rlvr_bench.models.toy_vision``) alike."""
+    import torch
+
+    text = config if text_config is None else text_config
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
+        model = model_cls(config)
     gen = model.generation_config
-    gen.pad_token_id, gen.eos_token_id, gen.bos_token_id = config.pad_token_id, config.eos_token_id, None
+    gen.pad_token_id, gen.eos_token_id, gen.bos_token_id = text.pad_token_id, text.eos_token_id, None
     return model
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.config.toy_visual import ToyVisualModelConfig
-from rlvr_bench.models.toy import EOS_TOKEN, PAD_TOKEN, UNK_TOKEN, toy_vocab
+from rlvr_bench.models.toy import EOS_TOKEN, PAD_TOKEN, UNK_TOKEN, init_toy_model, toy_vocab
 from rlvr_bench.models.toy import save_toy as save_vl  # the same save_pretrained of a model and its processor
 
 if TYPE_CHECKING:
@@ -144,16 +144,10 @@ def toy_vl_config(cfg: ToyVisualModelConfig | None = None, tokenizer: Any = None
 
 def build_vl_model(cfg: ToyVisualModelConfig | None = None, *, seed: int = 0, tokenizer: Any = None) -> PreTrainedModel:
     """A freshly initialised toy ``Qwen2_5_VLForConditionalGeneration`` (float32), deterministic for ``seed``."""
-    import torch
     from transformers import Qwen2_5_VLForConditionalGeneration
 
     config = toy_vl_config(cfg, tokenizer)
-    with torch.random.fork_rng(devices=[]):  # CPU generator only; the caller's RNG state is kept
-        torch.manual_seed(seed)
-        model = Qwen2_5_VLForConditionalGeneration(config)
-    text = config.text_config
-    gen = model.generation_config
-    gen.pad_token_id, gen.eos_token_id, gen.bos_token_id = text.pad_token_id, text.eos_token_id, None
+    model = init_toy_model(Qwen2_5_VLForConditionalGeneration, config, seed, config.text_config)
     return model.float().eval()
 
 
