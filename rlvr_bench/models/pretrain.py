@@ -147,6 +147,16 @@ def _cached_build(entry: Path, write: Callable[[Path], dict[str, Any]]) -> Path:
     return entry
 
 
+def _cached_build_on(entry: Path, build_base: Callable[[], Path],
+                     write: Callable[[Path, Path], dict[str, Any]]) -> Path:
+    """:func:`_cached_build` of an entry trained from a base checkpoint (a teacher): the base is built (or
+    reused) only when the entry is missing, then ``write(tmp_dir, base_dir)``."""
+    if (entry / "build.json").is_file():
+        return entry
+    base_dir = build_base()
+    return _cached_build(entry, lambda tmp: write(tmp, base_dir))
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Training
 
@@ -388,11 +398,8 @@ def build_teacher(
     cfg = ToyConfig() if cfg is None else cfg
     spec, digest = _teacher_spec(cfg), teacher_hash(cfg)
     entry = toy_cache_root(cache_dir) / f"teacher-{digest}"
-    if (entry / "build.json").is_file():
-        return entry
-    base_dir = build_base(cfg, cache_dir=cache_dir, progress=progress)
 
-    def write(tmp: Path) -> dict[str, Any]:
+    def write(tmp: Path, base_dir: Path) -> dict[str, Any]:
         import torch
 
         train = cfg.teacher.train
@@ -405,7 +412,7 @@ def build_teacher(
         save_toy(model, tok, tmp)
         return _record("teacher", digest, spec, stats, heldout, model)
 
-    return _cached_build(entry, write)
+    return _cached_build_on(entry, lambda: build_base(cfg, cache_dir=cache_dir, progress=progress), write)
 
 
 def toy_checkpoint(name: str, cfg: ToyConfig | None = None, *, cache_dir: str | Path | None = None,

@@ -37,6 +37,7 @@ from rlvr_bench.data.toy_visual import (
 )
 from rlvr_bench.models.pretrain import (
     _cached_build,
+    _cached_build_on,
     _log_progress,
     _lr_factor,
     _torch_threads,
@@ -293,11 +294,8 @@ def build_vl_teacher(cfg: ToyVisualConfig | None = None, *, cache_dir: str | Pat
     cfg = ToyVisualConfig() if cfg is None else cfg
     spec, digest = _teacher_spec(cfg), vl_teacher_hash(cfg)
     entry = toy_cache_root(cache_dir) / f"vl-teacher-{digest}"
-    if (entry / "build.json").is_file():
-        return entry
-    base_dir = build_vl_base(cfg, cache_dir=cache_dir, progress=progress)
 
-    def write(tmp: Path) -> dict[str, Any]:
+    def write(tmp: Path, base_dir: Path) -> dict[str, Any]:
         import torch
 
         train = cfg.teacher.train
@@ -308,7 +306,7 @@ def build_vl_teacher(cfg: ToyVisualConfig | None = None, *, cache_dir: str | Pat
                                          progress=progress)
         return _record("vl-teacher", digest, spec, stats, heldout, model)
 
-    return _cached_build(entry, write)
+    return _cached_build_on(entry, lambda: build_vl_base(cfg, cache_dir=cache_dir, progress=progress), write)
 
 
 def vl_checkpoint(name: str, cfg: ToyVisualConfig | None = None, *, cache_dir: str | Path | None = None,
