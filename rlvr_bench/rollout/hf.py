@@ -185,6 +185,25 @@ class HFEngine(RolloutEngine):
                          logits_to_keep=1, **{self._cache_kw: cache})
         return out.logits[:, -1, :], attn, positions[:, -1:] + 1
 
+    def _prefill_shared(self, rows: list[Any], device: torch.device, cache: Any
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`_prefill` of each distinct prompt once, its cache rows then repeated for its n samples.
+
+        ``rows`` holds the same encoded object for the n samples of one prompt (``generate`` encodes each
+        prompt once), so identity says which rows share a prompt, image included. The chunk's prompts are
+        padded to the same length as before, so the positions and the mask are unchanged; a toy evaluation
+        at n = 64 spent a third of its sampling time prefilling each prompt 64 times.
+        """
+        first: dict[int, int] = {}
+        inverse = [first.setdefault(id(row), len(first)) for row in rows]
+        if len(first) == len(rows):
+            return self._prefill(rows, device, cache)
+        unique = list({id(row): row for row in rows}.values())
+        logits, attn, next_pos = self._prefill(unique, device, cache)
+        idx = torch.tensor(inverse, device=device)
+        cache.batch_select_indices(idx)
+        return logits[idx], attn[idx], next_pos[idx]
+
     def _step_positions(self, next_pos: torch.Tensor) -> torch.Tensor:
         """The ``position_ids`` of a decode step from the (b, 1) next positions."""
         return next_pos
@@ -220,7 +239,7 @@ class HFEngine(RolloutEngine):
         from transformers import DynamicCache
 
         cache = DynamicCache()
-        logits, attn, next_pos = self._prefill(rows, device, cache)
+        logits, attn, next_pos = self._prefill_shared(rows, device, cache)
         b = logits.shape[0]
         alive = torch.arange(b, device=device)  # original row of each row still in the batch
         finished = torch.zeros(b, dtype=torch.bool, device=device)

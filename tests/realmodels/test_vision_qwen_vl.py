@@ -252,3 +252,21 @@ def test_sft_and_sequence_distillation_train_on_images(vl_dir, visual_file, tmp_
     assert traces and all(t["image_id"] for t in traces) and seq.info["sampling"]["samples"] == 8
     with pytest.raises(DistillError, match="use method distill_seq"):
         DistillTrainer(vl_cfg(vl_dir, tmp_path / "dlogit", "distill_logit", visual_file)).train()
+
+
+def test_shared_prompt_prefill_keeps_each_rows_image(vl, monkeypatch):
+    """Two prompts with the same text and different images: each prompt's n samples share one prefill, and
+    the samples equal those of a prefill per row."""
+    from rlvr_bench.rollout.hf import HFEngine
+
+    model, processor = vl
+    prompts = [render_prompt("qwen_boxed", "Hi?", processor)] * 2
+    images = [solid_image(1), solid_image(2, (84, 56))]
+    engine = build_engine("hf", model, processor, batch_size=5)
+    decoding = Decoding(temperature=1.0, max_new_tokens=MAX_NEW)
+    shared = engine.generate(prompts, n=3, decoding=decoding, seed=11, images=images)
+    monkeypatch.setattr(HFEngine, "_prefill_shared", lambda self, rows, device, cache: self._prefill(rows, device,
+                                                                                                       cache))
+    plain = engine.generate(prompts, n=3, decoding=decoding, seed=11, images=images)
+    assert [c.token_ids for c in shared.completions] == [c.token_ids for c in plain.completions]
+    assert torch.allclose(shared.response_logprobs, plain.response_logprobs, atol=1e-5)

@@ -82,3 +82,27 @@ def test_top_k_logprobs_are_the_truncated_distributions(tiny_model):
     gap = res.response_logprobs - full.detach()
     assert float((gap + log_mass)[mask].abs().max()) < TOL
     assert float(gap[mask].min()) > 0  # the engine's policy is not the trainer's: the correction sees it
+
+
+def _unshared(monkeypatch) -> None:
+    """Prefill every row on its own, as the engine did before it shared each prompt's prefill."""
+    from rlvr_bench.rollout.hf import HFEngine
+
+    monkeypatch.setattr(HFEngine, "_prefill_shared", lambda self, rows, device, cache: self._prefill(rows, device,
+                                                                                                       cache))
+
+
+@pytest.mark.parametrize("arch", ["toy", "qwen2", "llama"])
+def test_shared_prompt_prefill_samples_what_per_row_prefill_samples(tiny_model, real_models, arch, monkeypatch):
+    model, tok = tiny_model if arch == "toy" else real_models[arch]
+    prompts = PROMPTS if arch == "toy" else [
+        tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in PROMPTS]
+    decoding = Decoding(temperature=1.0, max_new_tokens=10)
+    engine = build_engine("hf", model, tok, batch_size=7)  # chunks cut through a prompt's samples
+    shared = engine.generate(prompts, n=4, decoding=decoding, seed=3)
+    _unshared(monkeypatch)
+    plain = engine.generate(prompts, n=4, decoding=decoding, seed=3)
+    assert [c.token_ids for c in shared.completions] == [c.token_ids for c in plain.completions]
+    assert torch.allclose(shared.response_logprobs, plain.response_logprobs, atol=TOL)
+    assert torch.equal(shared.prompt_ids, plain.prompt_ids)
