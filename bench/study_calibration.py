@@ -7,7 +7,7 @@
 Prints, from ``<study>/report.json`` and ``<study>/study.json``: per method the pass@1 mean ± std over its
 training seeds, the gain over the base (absolute and in seed standard deviations), pass@k_max, the coverage
 counts against the base at k_max (both / base only / method only / neither), and the measured minutes per
-run; then each phenomenon check of ``rlvr_bench.study.phenomena`` (sharpen, narrow, expand,
+run; then each phenomenon check of ``rlvr_bench.study.phenomena`` (sharpen, narrow, narrow per run, expand,
 significance) with PASS or MISS, and the study's wall time.
 """
 

@@ -89,11 +89,22 @@ def _pass1_sentence(label: str, block: Mapping[str, Any], base_pass1: float) -> 
             f"{_test_phrase(test)}.")
 
 
+def _per_run_phrase(tests: Sequence[Mapping[str, Any]]) -> str:
+    """Each run alone against the base (``versus_base_per_run``), when the method has several runs."""
+    if len(tests) < 2:
+        return ""
+    parts = [f"seed {t['seed']} {_pts(t['diff'])} ({_p_phrase(t['p_value'])})" for t in tests]
+    significant = sum(bool(t["significant"]) for t in tests)
+    return (f"; run by run at k={tests[0]['k']}: {', '.join(parts)}, {significant} of {len(tests)} "
+            "significant alone")
+
+
 def _crossing_sentence(label: str, block: Mapping[str, Any]) -> str:
     at_max = block["versus_base_at_k_max"]
     k_max = at_max["k"]
     lead = at_max["diff"]
     tail = f"at k={k_max} the difference (method minus base) is {_pts(lead)}, {_test_phrase(at_max)}"
+    tail += _per_run_phrase(block.get("versus_base_per_run") or [])
     crossing = block["crossing"]
     if crossing is not None:
         where = f"the curves cross at k≈{crossing['k']:.0f} (pass@k≈{crossing['value']:.3f})"

@@ -11,7 +11,9 @@ shows" sentences are all rendered from it, so the three never disagree. Definiti
   when both have exactly k samples, expected counts otherwise (``rlvr_bench.metrics.coverage``); a method's
   value is the mean over its runs, so extra training seeds never inflate "method only".
 - tests against the base: ``paired_test`` on per-problem accuracy pooled over runs and seeds (method minus
-  base), and on per-problem pass@k_max; "significant" means p < 0.05.
+  base), and on per-problem pass@k_max; "significant" means p < 0.05. Each run alone is tested too, on
+  per-problem pass@k at the largest k it and the base both support (``versus_base_per_run``): whether one
+  training run, not only the pool of seeds, moved the boundary.
 - RL presets against each other: the same paired test for every pair, with Holm's step-down adjustment of
   the p-values over the pairs; "significant" means adjusted p < 0.05.
 - by data source (when the base's summary names two or more): the same numbers on each source's problems
@@ -114,6 +116,13 @@ def _problem_pass_at_k(runs: Sequence[RunData], k: int) -> np.ndarray:
     return np.mean([pass_at_k(r.samples_per_problem, r.correct, k) for r in runs], axis=0)
 
 
+def _run_test(run: RunData, base: RunData, n_resamples: int, seed: int) -> dict[str, Any]:
+    """One run against the base: the paired test on per-problem pass@k, at the largest k both support."""
+    k = min(run.samples_per_problem, base.samples_per_problem)
+    return {"seed": run.seed, "path": str(run.path), "k": k,
+            **_test(_problem_pass_at_k([run], k), _problem_pass_at_k([base], k), n_resamples, seed)}
+
+
 def _coverage_run(base: RunData, run: RunData) -> dict[str, float]:
     k = min(base.samples_per_problem, run.samples_per_problem)
     if base.samples_per_problem == run.samples_per_problem:
@@ -195,6 +204,7 @@ def _versus_base(block: dict[str, Any], base: RunData, base_block: dict[str, Any
     block["versus_base"] = _test(_pooled_rate(runs), _pooled_rate([base]), n_resamples, seed)
     block["versus_base_at_k_max"] = {"k": k_max, **_test(_problem_pass_at_k(runs, k_max),
                                                          _problem_pass_at_k([base], k_max), n_resamples, seed)}
+    block["versus_base_per_run"] = [_run_test(run, base, n_resamples, seed) for run in runs]
     base_curve = {int(k): v["mean"] for k, v in base_block["curve"].items()}
     curve = {int(k): v["mean"] for k, v in block["curve"].items()}
     crossing = find_crossing(base_curve, curve)

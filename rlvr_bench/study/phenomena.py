@@ -6,6 +6,8 @@ state each phenomenon as a number against a threshold (``docs/study.md``, "What 
 * **sharpen**: an RL preset raises pass@1 over the base by at least ``min_gain`` and by at least
   ``min_sigmas`` standard deviations over its training seeds;
 * **narrow**: the base's pass@k_max is above the method's (the curves cross);
+* **narrow per run**: each training run of the method, alone, ends below the base at the largest k both
+  were sampled for, with a paired test over problems at p < ``alpha`` (report ``versus_base_per_run``);
 * **expand**: a method solves at k_max at least ``min_expand_share`` of the problems the base never solves;
 * **significance**: every method has a paired test against the base, and RL presets pairwise intervals.
 
@@ -80,6 +82,16 @@ def narrow_check(label: str, block: Mapping[str, Any], base: Mapping[str, Any]) 
                  f"pass@{k} base {base_value:.3f} vs {value:.3f}; {where}")
 
 
+def narrow_per_run_check(label: str, block: Mapping[str, Any], *, alpha: float = 0.05) -> Check:
+    """Every run's per-problem pass@k is below the base's with a paired test p < ``alpha``."""
+    tests = block.get("versus_base_per_run") or []
+    if not tests:
+        return Check("narrow/run", label, False, "no per-run tests in the report (made before they existed)")
+    ok = all(t["diff"] < 0 and t["p_value"] < alpha for t in tests)
+    parts = [f"s{t['seed']}: {t['diff']:+.3f} p={t['p_value']:.3f}" for t in tests]
+    return Check("narrow/run", label, ok, f"pass@{tests[0]['k']} minus base per run: " + ", ".join(parts))
+
+
 def expand_check(label: str, block: Mapping[str, Any], *, min_share: float = 0.10) -> Check:
     """At k_max the method solves >= ``min_share`` of the problems the base never solves."""
     cov = block["coverage"]
@@ -118,6 +130,8 @@ def check_phenomena(report: Mapping[str, Any], *, sharpen: Sequence[str] = SHARP
                    if label in methods else absent("sharpen", label))
     for label in narrow:
         out.append(narrow_check(label, methods[label], base) if label in methods else absent("narrow", label))
+        out.append(narrow_per_run_check(label, methods[label]) if label in methods
+                   else absent("narrow/run", label))
     for label in expand:
         out.append(expand_check(label, methods[label], min_share=min_expand_share)
                    if label in methods else absent("expand", label))

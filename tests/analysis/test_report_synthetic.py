@@ -18,6 +18,7 @@ import pytest
 from rlvr_bench.analysis import collect_runs, write_report
 from rlvr_bench.errors import UserError
 from rlvr_bench.evaluation.evaluate import summarize_counts
+from rlvr_bench.metrics import pass_at_k
 from rlvr_bench.utils.rundir import read_jsonl
 
 N = 8
@@ -223,6 +224,15 @@ def test_story_of_the_synthetic_study_is_told_with_the_right_significance(study)
     ppo_cross = next(s for s in numbers["findings"] if "**ppo** and the base cross" in s or "overtake **ppo**" in s)
     assert "may be noise" in ppo_cross or "does not overtake" in ppo_cross
     assert grpo["versus_base_at_k_max"]["diff"] < 0 and grpo["versus_base_at_k_max"]["significant"]
+    # each run alone, at the largest k it and the base share: the same test on that run's counts
+    assert len(grpo["versus_base_per_run"]) == grpo["runs"]
+    for test, path, seed in zip(grpo["versus_base_per_run"], grpo["paths"], grpo["seeds"]):
+        assert (test["path"], test["seed"], test["k"]) == (path, seed, 16) and test["diff"] < 0
+    base, first = recount(study["runs"]["base"]), recount(study["runs"]["grpo-s0"])
+    expected = np.mean(pass_at_k(first["n"], first["correct"], 16) - pass_at_k(base["n"], base["correct"], 16))
+    assert grpo["versus_base_per_run"][0]["diff"] == pytest.approx(expected)
+    first_test = grpo["versus_base_per_run"][0]
+    assert f"run by run at k=16: seed 0 {100 * first_test['diff']:+.1f} points" in md
     # SFT solves problems the base never solves; GRPO does not
     assert sft["coverage"]["method_only"] == 3 and grpo["coverage"]["method_only"] == 0
     assert "Problems the base never solves (at k=16): sft solves 3 of 5 (60%)" in md and "No problem beyond the base's reach at k=16: grpo" in md

@@ -14,12 +14,13 @@ from rlvr_bench.study.phenomena import (
     check_phenomena,
     expand_check,
     narrow_check,
+    narrow_per_run_check,
     sharpen_check,
 )
 
 
 def _block(p1: list[float], curve: dict[int, float], kind: str = "rl", cov: tuple = (100, 10, 5, 45),
-           crossing: float | None = None) -> dict:
+           crossing: float | None = None, run_tests: tuple = ((-0.03, 0.01),)) -> dict:
     mean = sum(p1) / len(p1)
     std = (sum((v - mean) ** 2 for v in p1) / (len(p1) - 1)) ** 0.5 if len(p1) > 1 else None
     both, base_only, method_only, neither = cov
@@ -29,7 +30,9 @@ def _block(p1: list[float], curve: dict[int, float], kind: str = "rl", cov: tupl
                          "neither": neither, "base_unsolved": method_only + neither,
                          "method_only_share_of_base_unsolved": method_only / (method_only + neither)},
             "crossing": None if crossing is None else {"k": crossing, "value": 0.7},
-            "versus_base": {"p_value": 0.001}}
+            "versus_base": {"p_value": 0.001},
+            "versus_base_per_run": [{"seed": i, "k": max(curve), "diff": d, "p_value": p}
+                                    for i, (d, p) in enumerate(run_tests)]}
 
 
 BASE = _block([0.20], {1: 0.20, 64: 0.80}, kind="base")
@@ -51,6 +54,18 @@ def test_narrow_and_expand():
     assert not expand_check("rft", _block([0.4], {1: 0.4, 64: 0.7}, cov=(150, 5, 2, 43))).passed  # 2 of 45
 
 
+def test_narrow_per_run_needs_every_run_below_the_base_significantly():
+    assert narrow_per_run_check("grpo", _block([0.4, 0.41], {1: 0.4, 64: 0.7},
+                                               run_tests=((-0.03, 0.01), (-0.04, 0.002)))).passed
+    one_noisy = narrow_per_run_check("grpo", _block([0.4, 0.41], {1: 0.4, 64: 0.7},
+                                                    run_tests=((-0.03, 0.01), (-0.02, 0.2))))
+    assert not one_noisy.passed and "s1: -0.020 p=0.200" in one_noisy.detail and "pass@64" in one_noisy.detail
+    assert not narrow_per_run_check("grpo", _block([0.4], {1: 0.4, 64: 0.7}, run_tests=((0.03, 0.01),))).passed
+    old = _block([0.4], {1: 0.4, 64: 0.7})
+    del old["versus_base_per_run"]
+    assert not narrow_per_run_check("grpo", old).passed  # a report made before the per-run tests
+
+
 def test_check_phenomena_and_rows_on_a_report():
     methods = {"base": BASE, "grpo": _block([0.40, 0.42], {1: 0.41, 64: 0.7}, crossing=8.0),
                "rloo": _block([0.38, 0.40], {1: 0.39, 64: 0.72}, crossing=10.0),
@@ -60,7 +75,7 @@ def test_check_phenomena_and_rows_on_a_report():
     checks = check_phenomena(report, sharpen=("grpo", "rloo", "dapo"))
     by = {(c.phenomenon, c.method): c.passed for c in checks}
     assert by == {("sharpen", "grpo"): True, ("sharpen", "rloo"): True, ("sharpen", "dapo"): False,
-                  ("narrow", "grpo"): True, ("expand", "sft"): True, ("expand", "distill_seq"): True,
+                  ("narrow", "grpo"): True, ("narrow/run", "grpo"): True, ("expand", "sft"): True, ("expand", "distill_seq"): True,
                   ("significance", "all"): True}
     rows = calibration_rows(report, {"grpo": 1.5})
     assert rows[1][:3] == ["grpo", "0.410 ± 0.014", "+0.210"] and rows[1][-1] == "1.5"
