@@ -73,6 +73,9 @@ class StudyConfig:
                                  factory=lambda: [0], ge=0)
     overrides: list[str] = opt(help="key=value overrides applied to every run (base and teacher included)",
                                factory=list)
+    run_overrides: dict[str, list[str]] = opt(
+        help="label -> key=value overrides for the runs of one recipe only, applied after `overrides`; the "
+        "label is base, teacher or a method's recipe name (e.g. {grpo: [evaluation.n=128]})", factory=dict)
     workers: int = opt(2, "runs trained at the same time (separate processes)", ge=1)
     threads_per_worker: int | None = opt(
         None, "torch threads per parallel run (base and teacher run alone, on every core); None = cores / workers",
@@ -80,6 +83,11 @@ class StudyConfig:
     report: ReportConfig = opt(help="report settings", factory=ReportConfig)
     sensitivity: SensitivityConfig = opt(help="evaluation-setting grid on the final checkpoints (off when absent)",
                                          factory=SensitivityConfig)
+
+    def overrides_of(self, label: str) -> list[str]:
+        """The overrides of the runs of ``label`` (base, teacher or a method's recipe name): the study's
+        ``overrides``, then that label's ``run_overrides``."""
+        return [*self.overrides, *self.run_overrides.get(label, [])]
 
 
 def resolve_recipe_path(ref: str, study_path: Path) -> Path:
@@ -99,12 +107,16 @@ def load_study(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
     cfg = load_config(path, list(overrides), cls=StudyConfig)
     if cfg.output_dir is None:
         cfg.output_dir = str(Path("runs") / cfg.name)
-    refs = [cfg.base, *([cfg.teacher] if cfg.teacher else []), *cfg.methods]
-    for ref in refs:
-        load_recipe(resolve_recipe_path(ref, path), cfg.overrides)
     labels = [Path(m).stem for m in cfg.methods]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"{path}: two methods share a recipe name (run directories would collide)")
+    refs = {"base": cfg.base, **({"teacher": cfg.teacher} if cfg.teacher else {}), **dict(zip(labels, cfg.methods))}
+    for label in cfg.run_overrides:
+        if label not in refs:
+            raise ConfigError(f"{path}: run_overrides: {label!r} is not a run label of the study "
+                              f"(labels: {', '.join(refs)})")
+    for label, ref in refs.items():
+        load_recipe(resolve_recipe_path(ref, path), cfg.overrides_of(label))
     _resolve_sensitivity(cfg, path, overrides)
     return cfg
 

@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,13 @@ class Job:
     out: Path
     is_rl: bool = False
     after: str | None = None  # label of a job that must be complete before this one starts
+    overrides: list[str] = field(default_factory=list)  # the study's, then its recipe's run_overrides
 
-    def command(self, overrides: list[str], threads: int) -> list[str]:
+    def command(self, threads: int) -> list[str]:
         extra = [f"output_dir={self.out}", f"trainer.torch_threads={threads}", "logging.progress=false"]
         if self.seed is not None:
             extra.append(f"seed={self.seed}")
-        return [sys.executable, "-m", "rlvr_bench.cli", "train", str(self.recipe), *overrides, *extra]
+        return [sys.executable, "-m", "rlvr_bench.cli", "train", str(self.recipe), *self.overrides, *extra]
 
 
 def plan_jobs(cfg: StudyConfig, study_path: Path) -> tuple[list[Job], list[Job]]:
@@ -64,20 +65,24 @@ def plan_jobs(cfg: StudyConfig, study_path: Path) -> tuple[list[Job], list[Job]]
 
     check_sensitivity(cfg, study_path)
     out = Path(cfg.output_dir)
-    first = [Job("base", resolve_recipe_path(cfg.base, study_path), None, out / "base")]
+    first = [Job("base", resolve_recipe_path(cfg.base, study_path), None, out / "base",
+                 overrides=cfg.overrides_of("base"))]
     methods, teacher_model = [], None
     if cfg.teacher:
-        teacher = Job("teacher", resolve_recipe_path(cfg.teacher, study_path), None, out / "teacher")
+        teacher = Job("teacher", resolve_recipe_path(cfg.teacher, study_path), None, out / "teacher",
+                      overrides=cfg.overrides_of("teacher"))
         methods.append(teacher)
-        teacher_model = load_recipe(teacher.recipe, cfg.overrides).model.name_or_path
+        teacher_model = load_recipe(teacher.recipe, teacher.overrides).model.name_or_path
     for ref in cfg.methods:
         path = resolve_recipe_path(ref, study_path)
-        recipe = load_recipe(path, cfg.overrides)
+        overrides = cfg.overrides_of(path.stem)
+        recipe = load_recipe(path, overrides)
         method = get_method(recipe.method)
         is_rl = method is not None and method.is_rl
         after = "teacher" if teacher_model and _depends_on(recipe, method, str(teacher_model)) else None
         for seed in cfg.seeds if is_rl else cfg.seeds_other:
-            methods.append(Job(f"{path.stem}-s{seed}", path, seed, out / f"{path.stem}-s{seed}", is_rl, after))
+            methods.append(Job(f"{path.stem}-s{seed}", path, seed, out / f"{path.stem}-s{seed}", is_rl, after,
+                               overrides))
     return first, methods
 
 
@@ -120,7 +125,7 @@ def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done
             pending.remove(job)
             job.out.mkdir(parents=True, exist_ok=True)
             log = open(job.out / "train.log", "ab")  # noqa: SIM115 (closed when the process ends)
-            proc = subprocess.Popen(job.command(cfg.overrides, threads), stdout=log, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(job.command(threads), stdout=log, stderr=subprocess.STDOUT,
                                     env=env)
             log.close()
             running[job.label] = (proc, time.perf_counter(), job)

@@ -27,8 +27,32 @@ def test_default_study_plans_every_method_and_seed():
     for other in ("sft", "rft", "distill_seq", "distill_logit"):
         assert f"{other}-s0" in labels
     assert len(first) + len(methods) == 22
-    cmd = methods[1].command(cfg.overrides, 1)
+    cmd = methods[1].command(1)
     assert "seed=0" in cmd and any(c.startswith("output_dir=") for c in cmd)
+
+
+def test_run_overrides_reach_only_their_recipes_runs(tmp_path):
+    study = tmp_path / "s.yaml"
+    study.write_text(textwrap.dedent("""\
+        name: s
+        base: toy/base.yaml
+        methods: [toy/grpo.yaml, toy/sft.yaml]
+        overrides: [evaluation.n=16, "evaluation.ks=[1,16]"]
+        run_overrides:
+          base: [evaluation.n=64, "evaluation.ks=[1,64]"]
+          grpo: [evaluation.n=32, "evaluation.ks=[1,32]"]
+        """))
+    cfg = load_study(study)
+    first, methods = plan_jobs(cfg, study)
+    tail = {j.label: [c for c in j.command(1) if c.startswith("evaluation.")] for j in [*first, *methods]}
+    assert tail["base"] == ["evaluation.n=16", "evaluation.ks=[1,16]", "evaluation.n=64", "evaluation.ks=[1,64]"]
+    assert tail["grpo-s0"] == tail["grpo-s1"] == [
+        "evaluation.n=16", "evaluation.ks=[1,16]", "evaluation.n=32", "evaluation.ks=[1,32]"]
+    assert tail["sft-s0"] == ["evaluation.n=16", "evaluation.ks=[1,16]"]
+    with pytest.raises(ConfigError, match="run_overrides: 'grop' is not a run label of the study .*base, grpo, sft"):
+        load_study(study, ["run_overrides={grop: [evaluation.n=8]}"])
+    with pytest.raises(ConfigError, match="larger than evaluation.n"):
+        load_study(study, ["run_overrides={grpo: [evaluation.n=8]}"])  # ks [1, 16] then n = 8
 
 
 def test_a_run_needing_a_failed_teacher_fails_without_starting(tmp_path):
