@@ -59,9 +59,13 @@ def _cmd_recipes(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from rlvr_bench.recipes import load_recipe
-    from rlvr_bench.runner import run_recipe
+    from rlvr_bench.runner import run_prepare, run_recipe
 
     cfg = load_recipe(args.recipe, args.overrides)
+    if args.prepare_only:
+        done = run_prepare(cfg)
+        print(f"prepared: {cfg.model.name_or_path}" if done else f"nothing to prepare for method {cfg.method!r}")
+        return 0
     run_dir = run_recipe(cfg)
     print(f"run directory: {run_dir}")
     return 0
@@ -113,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="one run from a recipe (also under `accelerate launch`)")
     p.add_argument("recipe", help="recipe YAML: a path, or a shipped recipe by name (toy/grpo.yaml)")
     p.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    p.add_argument("--prepare-only", action="store_true", help="make the models the run starts from (the toy "
+                   "base's build) and stop: nothing is trained, evaluated or written to the run directory")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("eval", help="pass@k evaluation of a model on a benchmark",

@@ -7,8 +7,9 @@ starts (``depends_on``) and a one-line description. Everything else reads this r
 - ``rlvr_bench.config.schema.METHODS`` (the allowed values of a recipe's ``method``) is a live view of it;
 - ``rlvr_bench.runner.resolve_runner`` imports the entry's runner;
 - ``rlvr_bench.analysis.runs.method_kind`` classifies a run by its recorded method's kind;
-- the study (``rlvr_bench.study.runner``) runs RL methods with every training seed and starts a method
-  whose ``depends_on`` fields name the teacher's model once the teacher is complete.
+- the study (``rlvr_bench.study.runner``) runs RL methods with every training seed, runs the base's
+  ``prepare`` step alone before the others, and starts a method whose ``depends_on`` fields name the
+  teacher's model once the teacher is complete.
 
 Adding a method is one ``register(Method(...))`` call (or one entry in ``_BUILTIN``). This module imports
 nothing from the package and nothing heavy, so ``rlvr_bench.config`` can import it.
@@ -39,6 +40,9 @@ class Method:
             starts; in a study, a method whose field equals the teacher recipe's ``model.name_or_path`` waits
             for the teacher.
         description: one line for listings and docs.
+        prepare: ``"module:function"`` of ``prepare(cfg: RecipeConfig) -> None``, which makes the models the
+            run starts from without training or evaluating anything (the toy base's build); a study runs the
+            base's ``prepare`` alone on every core and then evaluates the base beside the other runs.
     """
 
     name: str
@@ -46,15 +50,17 @@ class Method:
     runner: str
     depends_on: tuple[str, ...] = ()
     description: str = ""
+    prepare: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.isidentifier():
             raise ValueError(f"method name must be an identifier, got {self.name!r}")
         if self.kind not in KINDS:
             raise ValueError(f"method {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        module, sep, func = self.runner.partition(":")
-        if not (module and sep and func):
-            raise ValueError(f"method {self.name!r}: runner {self.runner!r} is not 'module:function'")
+        for what, ref in (("runner", self.runner), ("prepare", self.prepare)):
+            module, sep, func = (ref or "").partition(":")
+            if (ref is not None or what == "runner") and not (module and sep and func):
+                raise ValueError(f"method {self.name!r}: {what} {ref!r} is not 'module:function'")
         if isinstance(self.depends_on, str):
             raise ValueError(f"method {self.name!r}: depends_on must be a tuple of field names, not a string")
 
@@ -73,7 +79,8 @@ _BUILTIN = (
            "sequence-level distillation from the teacher's samples"),
     Method("distill_logit", "distill", "rlvr_bench.trainers.distill:run_distill_logit", ("model.teacher",),
            "on-policy logit distillation from the teacher"),
-    Method("toy_base", "base", "rlvr_bench.trainers.toy:run_toy_base", description="pretrain the toy base model"),
+    Method("toy_base", "base", "rlvr_bench.trainers.toy:run_toy_base", description="pretrain the toy base model",
+           prepare="rlvr_bench.trainers.toy:prepare_toy_base"),
     Method("toy_teacher", "teacher", "rlvr_bench.trainers.toy:run_toy_teacher",
            description="pretrain the toy teacher model"),
     Method("eval", "eval", "rlvr_bench.trainers.evalonly:run_eval_only",

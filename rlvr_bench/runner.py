@@ -15,7 +15,7 @@ from typing import Any
 from rlvr_bench.config import ConfigError
 from rlvr_bench.methods import get_method, method_names
 
-__all__ = ["RUNNERS", "resolve_runner", "run_recipe"]
+__all__ = ["RUNNERS", "resolve_runner", "run_prepare", "run_recipe"]
 
 
 class _Runners(Mapping[str, str]):
@@ -40,12 +40,16 @@ class _Runners(Mapping[str, str]):
 RUNNERS: Mapping[str, str] = _Runners()
 
 
-def resolve_runner(method: str) -> Any:
-    """The run function for ``method``; a clear one-line error when it is not available."""
+def resolve_runner(method: str, *, what: str = "runner") -> Any:
+    """The run function for ``method`` (its ``prepare`` function with ``what="prepare"``, None when it has
+    none); a clear one-line error when it is not available."""
     entry = get_method(method)
     if entry is None:
         raise ConfigError(f"unknown method {method!r} (valid: {', '.join(method_names())})")
-    module_name, _, func = entry.runner.partition(":")
+    ref = getattr(entry, what)
+    if ref is None:
+        return None
+    module_name, _, func = ref.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -64,3 +68,18 @@ def run_recipe(cfg: Any) -> Path:
 
     check_runs_here(cfg)
     return resolve_runner(cfg.method)(cfg)
+
+
+def run_prepare(cfg: Any) -> bool:
+    """Make the models a recipe's run starts from (its method's ``prepare``), training and evaluating nothing.
+
+    Returns False when the method has nothing to prepare (its run loads models that already exist).
+    """
+    from rlvr_bench.config.loader import check_runs_here
+
+    prepare = resolve_runner(cfg.method, what="prepare")
+    if prepare is None:
+        return False
+    check_runs_here(cfg)
+    prepare(cfg)
+    return True

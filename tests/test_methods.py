@@ -63,6 +63,31 @@ def test_registry_rejects_bad_entries():
         Method("x", "rl", "a.b")
     with pytest.raises(ValueError, match="already registered"):
         register(Method("rl", "rl", "a:b"))
+    with pytest.raises(ValueError, match="prepare 'a.b' is not 'module:function'"):
+        Method("x", "base", "a:b", prepare="a.b")
+
+
+def test_prepare_only_builds_the_toy_base_and_writes_no_run(tmp_path, monkeypatch, capsys):
+    """``train --prepare-only``: the toy base's build (a tiny world here) lands in the cache; no run directory,
+    no evaluation; a method without a prepare step says so."""
+    from rlvr_bench.cli import main
+    from rlvr_bench.runner import run_prepare
+
+    assert resolve_runner("toy_base", what="prepare").__name__ == "prepare_toy_base"
+    assert resolve_runner("rl", what="prepare") is None
+    monkeypatch.setenv("RLVR_BENCH_CACHE", str(tmp_path / "cache"))
+    tiny = ["toy.model.hidden_size=32", "toy.model.num_hidden_layers=1", "toy.model.intermediate_size=64",
+            "toy.model.num_attention_heads=2", "toy.model.num_key_value_heads=2", "toy.base.train.steps=4",
+            "toy.base.train.batch_size=8", "toy.base.train.warmup_steps=1", "logging.progress=false"]
+    out = tmp_path / "run"
+    assert main(["train", "--prepare-only", "toy/base.yaml", f"output_dir={out}", *tiny]) == 0
+    built = list((tmp_path / "cache" / "toy").glob("base-*/build.json"))
+    assert len(built) == 1 and json.loads(built[0].read_text())["steps"] == 4
+    assert not out.exists() and "prepared: toy:base" in capsys.readouterr().out
+    assert main(["train", "--prepare-only", "toy/grpo.yaml", f"output_dir={out}"]) == 0
+    assert "nothing to prepare for method 'rl'" in capsys.readouterr().out and not out.exists()
+    assert not run_prepare(config_from_dict({"method": "rl", "data": {"source": "toy"},
+                                             "model": {"name_or_path": "toy:base"}}))
 
 
 @pytest.mark.parametrize(("label", "config", "algorithm", "kind"), [

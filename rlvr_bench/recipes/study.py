@@ -78,7 +78,7 @@ class StudyConfig:
         "label is base, teacher or a method's recipe name (e.g. {grpo: [evaluation.n=128]})", factory=dict)
     workers: int = opt(2, "runs trained at the same time (separate processes)", ge=1)
     threads_per_worker: int | None = opt(
-        None, "torch threads per parallel run (base and teacher run alone, on every core); None = cores / workers",
+        None, "torch threads per parallel run (the base's build runs alone, on every core); None = cores / workers",
         gt=0)
     report: ReportConfig = opt(help="report settings", factory=ReportConfig)
     sensitivity: SensitivityConfig = opt(help="evaluation-setting grid on the final checkpoints (off when absent)",

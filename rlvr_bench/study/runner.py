@@ -1,14 +1,15 @@
-"""Run a study: the base first, then the teacher and every method x seed, resumable, in parallel processes.
+"""Run a study: the base's build first, then the base and every method x seed, resumable, in parallel processes.
 
-The base runs alone on every core (everything starts from it). The teacher then runs in the pool like any
-method, first; a run whose recipe names the teacher's model (the distillations) starts once the teacher
-is complete, and fails at once with the reason if the teacher failed.
+Everything starts from the base model, so the base recipe's ``prepare`` step (the toy base's build, from the
+method registry) runs alone on every core; the base's evaluation then runs in the pool like any run, first
+(it is the longest). The teacher runs in the pool too; a run whose recipe names the teacher's model (the
+distillations) starts once the teacher is complete, and fails at once with the reason if the teacher failed.
 
 Each run is ``rlvr-bench train <recipe> <study overrides> seed=S output_dir=...`` in its own process (a
-crash stays in that run; its log is ``<run>/train.log``). A run whose directory has ``complete.json`` is
-skipped, so killing a study and running it again continues where it stopped. Progress lines say which
-run finished, the elapsed time and an ETA; ``<study>/study.json`` keeps every run's measured seconds across
-calls (a resumed or cached call never erases them) and one line per call.
+crash stays in that run; its log is ``<run>/train.log``, the base's build included). A run whose directory
+has ``complete.json`` is skipped, so killing a study and running it again continues where it stopped.
+Progress lines say which run finished, the elapsed time and an ETA; ``<study>/study.json`` keeps every
+run's measured seconds across calls (a resumed or cached call never erases them) and one line per call.
 
 With a ``sensitivity:`` section, the evaluation-setting grid then runs on the base and the chosen runs' final
 checkpoints (``rlvr_bench.study.sensitivity``), into ``<study>/sensitivity/``, resumable like the runs.
@@ -20,7 +21,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,24 @@ class Job:
     is_rl: bool = False
     after: str | None = None  # label of a job that must be complete before this one starts
     overrides: list[str] = field(default_factory=list)  # the study's, then its recipe's run_overrides
+    prepares: bool = False  # its method has a prepare step (the toy base's build), run alone before the pool
+    prepare_only: bool = False  # this job is that step: ``train --prepare-only``
 
     def command(self, threads: int) -> list[str]:
         extra = [f"output_dir={self.out}", f"trainer.torch_threads={threads}", "logging.progress=false"]
         if self.seed is not None:
             extra.append(f"seed={self.seed}")
-        return [sys.executable, "-m", "rlvr_bench.cli", "train", str(self.recipe), *self.overrides, *extra]
+        flag = ["--prepare-only"] if self.prepare_only else []
+        return [sys.executable, "-m", "rlvr_bench.cli", "train", *flag, str(self.recipe), *self.overrides, *extra]
+
+    def prepare_step(self) -> Job:
+        """The job of this run's prepare step (same recipe, overrides and log)."""
+        return replace(self, label=f"prepare:{self.label}", prepare_only=True, prepares=False)
 
 
 def plan_jobs(cfg: StudyConfig, study_path: Path) -> tuple[list[Job], list[Job]]:
-    """(the job that runs alone first: base; the pool's jobs: teacher, then methods x seeds).
+    """(the base's job, whose ``prepares`` says that its build runs alone before the pool; the other jobs:
+    teacher, then methods x seeds).
 
     Each recipe is loaded (``rlvr_bench.recipes.load_recipe``, with the study's overrides) and its method
     looked up in the registry (``rlvr_bench.methods``): RL methods run with ``seeds``, the others with
@@ -65,8 +74,10 @@ def plan_jobs(cfg: StudyConfig, study_path: Path) -> tuple[list[Job], list[Job]]
 
     check_sensitivity(cfg, study_path)
     out = Path(cfg.output_dir)
-    first = [Job("base", resolve_recipe_path(cfg.base, study_path), None, out / "base",
-                 overrides=cfg.overrides_of("base"))]
+    base_recipe = resolve_recipe_path(cfg.base, study_path)
+    base_method = get_method(load_recipe(base_recipe, cfg.overrides_of("base")).method)
+    first = [Job("base", base_recipe, None, out / "base", overrides=cfg.overrides_of("base"),
+                 prepares=base_method is not None and base_method.prepare is not None)]
     methods, teacher_model = [], None
     if cfg.teacher:
         teacher = Job("teacher", resolve_recipe_path(cfg.teacher, study_path), None, out / "teacher",
@@ -108,7 +119,7 @@ def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done
     # a lone process (base, teacher) has the machine to itself: every core; workers share them
     threads = (cfg.threads_per_worker if workers > 1 else 0) or max(1, (os.cpu_count() or 2) // workers)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
-    pending = [j for j in jobs if not RunDir(j.out).is_complete()]
+    pending = [j for j in jobs if j.prepare_only or not RunDir(j.out).is_complete()]
     for j in jobs:
         if j not in pending:
             print0(f"  skip {j.label} (complete)")
@@ -165,11 +176,13 @@ def run_study(cfg: StudyConfig, study_path: Path) -> tuple[Path, list[str]]:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     print0(f"study {cfg.name}: {total} runs -> {out}")
-    failed = run_jobs(first, cfg, workers=1, t0=t0, done_before=0, total=total, timings=timings)  # base alone
-    if failed:
-        return out, failed
-    failed += run_jobs(methods, cfg, workers=cfg.workers, t0=t0, done_before=len(first), total=total,
-                       timings=timings)
+    pool = [*first, *methods]
+    if first[0].prepares and not all(RunDir(j.out).is_complete() for j in pool):  # the base's build, alone
+        failed = run_jobs([first[0].prepare_step()], cfg, workers=1, t0=t0, done_before=0, total=1,
+                          timings=timings)
+        if failed:
+            return out, failed
+    failed = run_jobs(pool, cfg, workers=cfg.workers, t0=t0, done_before=0, total=total, timings=timings)
     write_json_atomic(out / "study.json", _merged_record(out / "study.json", cfg, total, failed, timings,
                                                          round((time.perf_counter() - t0) / 60, 2)))
     run_study_sensitivity(cfg, first[0], methods, failed)

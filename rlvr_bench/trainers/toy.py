@@ -19,7 +19,7 @@ from rlvr_bench.config.toy_visual import VL_REFS
 from rlvr_bench.trainers.common import evaluation_callback, prepare_run_dir
 from rlvr_bench.utils.dist import print0
 
-__all__ = ["run_toy_base", "run_toy_teacher"]
+__all__ = ["prepare_toy_base", "run_toy_base", "run_toy_teacher"]
 
 
 def _build(cfg: RecipeConfig, which: str) -> tuple[Path, Callable[[Path], tuple[Any, Any]]]:
@@ -56,6 +56,12 @@ def _run(cfg: RecipeConfig, which: str) -> Path:
     run.mark_complete({"model": str(path), "step": step})
     print0(f"toy {which}: {path}")
     return run.path
+
+
+def prepare_toy_base(cfg: RecipeConfig) -> None:
+    """Build the toy base into the cache (or find it there), without a run directory or an evaluation."""
+    path, _ = _build(cfg, "base")
+    print0(f"toy base: {path}")
 
 
 def run_toy_base(cfg: RecipeConfig) -> Path:

@@ -29,6 +29,11 @@ def test_default_study_plans_every_method_and_seed():
     assert len(first) + len(methods) == 22
     cmd = methods[1].command(1)
     assert "seed=0" in cmd and any(c.startswith("output_dir=") for c in cmd)
+    # the base's build runs alone first (train --prepare-only), its evaluation in the pool
+    prepare = first[0].prepare_step()
+    assert first[0].prepares and prepare.label == "prepare:base" and prepare.out == first[0].out
+    assert prepare.command(2)[3:6] == ["train", "--prepare-only", str(first[0].recipe)]
+    assert "--prepare-only" not in first[0].command(1)
 
 
 def test_run_overrides_reach_only_their_recipes_runs(tmp_path):
@@ -105,6 +110,7 @@ def test_small_study_runs_resumes_and_reports(tmp_path, monkeypatch):
     record = json.loads((out / "study.json").read_text())
     assert record["runs"] == 3 and record["failed"] == []
     # the cached second call ran nothing, and kept the first call's measurements
-    assert set(record["run_seconds"]) == {"base", "grpo-s0", "grpo-s1"}
-    assert [c["ran"] for c in record["calls"]] == [["base", "grpo-s0", "grpo-s1"], []]
+    assert set(record["run_seconds"]) == {"prepare:base", "base", "grpo-s0", "grpo-s1"}
+    assert [c["ran"] for c in record["calls"]] == [["base", "grpo-s0", "grpo-s1", "prepare:base"], []]
     assert Path(out / "grpo-s1" / "train.log").exists()
+    assert "prepared: toy:base" in (out / "base" / "train.log").read_text()  # the build's log, then the run's
