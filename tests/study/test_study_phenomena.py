@@ -89,7 +89,7 @@ def _study_report() -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("phenomenon", ["sharpen", "narrow", "expand", "significance"])
+@pytest.mark.parametrize("phenomenon", ["sharpen", "narrow", "narrow/run", "expand", "significance"])
 def test_default_study_shows_the_phenomenon(phenomenon):
     checks = [c for c in check_phenomena(_study_report()) if c.phenomenon == phenomenon]
     missed = [f"{c.method}: {c.detail}" for c in checks if not c.passed]
