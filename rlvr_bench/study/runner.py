@@ -6,7 +6,8 @@ method registry) runs alone on every core; the base's evaluation then runs in th
 distillations) starts once the teacher is complete, and fails at once with the reason if the teacher failed.
 
 Each run is ``rlvr-bench train <recipe> <study overrides> seed=S output_dir=...`` in its own process (a
-crash stays in that run; its log is ``<run>/train.log``, the base's build included). A run whose directory
+crash stays in that run; its log is ``<run>/train.log``, the base's build included), forked from a server
+that imported torch and transformers once (``rlvr_bench.study.launch``). A run whose directory
 has ``complete.json`` is skipped, so killing a study and running it again continues where it stopped.
 Progress lines say which run finished, the elapsed time and an ETA; ``<study>/study.json`` keeps every
 run's measured seconds across calls (a resumed or cached call never erases them) and one line per call.
@@ -18,7 +19,6 @@ checkpoints (``rlvr_bench.study.sensitivity``), into ``<study>/sensitivity/``, r
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvr_bench.methods import Method, get_method
+from rlvr_bench.study.launch import RunProcess, start_run
 from rlvr_bench.study.recipe import StudyConfig, resolve_recipe_path
 from rlvr_bench.study.sensitivity import check_sensitivity, run_study_sensitivity
 from rlvr_bench.utils.dist import print0
@@ -123,7 +124,7 @@ def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done
     for j in jobs:
         if j not in pending:
             print0(f"  skip {j.label} (complete)")
-    running: dict[str, tuple[subprocess.Popen, float, Job]] = {}
+    running: dict[str, tuple[RunProcess, float, Job]] = {}
     failed: list[str] = []
     finished = done_before + len(jobs) - len(pending)
     while pending or running:
@@ -135,10 +136,7 @@ def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done
         while len(running) < workers and (job := _next_ready(pending, running)) is not None:
             pending.remove(job)
             job.out.mkdir(parents=True, exist_ok=True)
-            log = open(job.out / "train.log", "ab")  # noqa: SIM115 (closed when the process ends)
-            proc = subprocess.Popen(job.command(threads), stdout=log, stderr=subprocess.STDOUT,
-                                    env=env)
-            log.close()
+            proc = start_run(job.command(threads), job.out / "train.log", env)
             running[job.label] = (proc, time.perf_counter(), job)
             print0(f"  start {job.label}")
         time.sleep(0.5)
@@ -149,10 +147,10 @@ def run_jobs(jobs: list[Job], cfg: StudyConfig, *, workers: int, t0: float, done
             finished += 1
             took = time.perf_counter() - started
             timings[label] = round(took, 1)
-            if proc.returncode != 0:
+            if proc.poll() != 0:
                 failed.append(label)
                 tail = (job.out / "train.log").read_text(errors="replace").strip().splitlines()[-3:]
-                print0(f"  FAILED {label} (exit {proc.returncode}); log {job.out / 'train.log'}: {' | '.join(tail)}")
+                print0(f"  FAILED {label} (exit {proc.poll()}); log {job.out / 'train.log'}: {' | '.join(tail)}")
                 continue
             elapsed = time.perf_counter() - t0
             left = total - finished
