@@ -36,6 +36,11 @@ def test_a_forked_run_gets_its_environment_log_and_exit_code(tmp_path):
     text = log.read_text()
     assert text.startswith("before\n") and "prepared: toy:base" in text  # appended, not truncated
 
+    for threads in ("1", "2"):  # the run's own thread count, not the server's
+        record = tmp_path / f"env{threads}.log"
+        assert _wait(start_run([*CLI, "env"], record, {**env, "OMP_NUM_THREADS": threads})) == 0
+        assert f'"torch_threads": {threads}' in record.read_text()
+
     bad = tmp_path / "bad.log"
     assert _wait(start_run([*CLI, "train", "toy/grpo.yaml", "trainr.steps=1"], bad, env)) == 2
     assert "did you mean 'trainer'" in bad.read_text()
