@@ -47,10 +47,6 @@ class _Forked:
     def poll(self) -> int | None:
         return self.process.exitcode
 
-    @property
-    def returncode(self) -> int | None:
-        return self.process.exitcode
-
 
 @contextlib.contextmanager
 def _main_not_reimported() -> Iterator[None]:
