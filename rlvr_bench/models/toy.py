@@ -51,13 +51,20 @@ def toy_vocab() -> dict[str, int]:
     return {tok: i for i, tok in enumerate((*SPECIAL_TOKENS, *TOY_CHARS))}
 
 
-def build_toy_tokenizer(model_max_length: int = 256) -> PreTrainedTokenizerBase:
-    """A fresh character-level tokenizer (left padding, eos ``</s>``, pad ``<pad>``, no BOS)."""
-    from tokenizers import Tokenizer, decoders, models
+def build_toy_tokenizer(model_max_length: int = 256, *, special_tokens: tuple[str, ...] = (),
+                        **attributes: Any) -> PreTrainedTokenizerBase:
+    """A fresh character-level tokenizer (left padding, eos ``</s>``, pad ``<pad>``, no BOS).
+
+    ``special_tokens`` are added after the toy vocabulary (the visual world's vision tokens) and
+    ``attributes`` are passed to the tokenizer (their names, e.g. ``image_token``).
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE(vocab=toy_vocab(), merges=[], unk_token=UNK_TOKEN))
     backend.decoder = decoders.Fuse()
+    if special_tokens:
+        backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in special_tokens])
     return PreTrainedTokenizerFast(
         tokenizer_object=backend,
         pad_token=PAD_TOKEN,
@@ -66,6 +73,7 @@ def build_toy_tokenizer(model_max_length: int = 256) -> PreTrainedTokenizerBase:
         padding_side="left",
         clean_up_tokenization_spaces=False,
         model_max_length=model_max_length,
+        **attributes,
     )
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_bench.config.toy_visual import ToyVisualModelConfig
-from rlvr_bench.models.toy import EOS_TOKEN, PAD_TOKEN, UNK_TOKEN, init_toy_model, toy_vocab
+from rlvr_bench.models.toy import EOS_TOKEN, build_toy_tokenizer, init_toy_model
 from rlvr_bench.models.toy import save_toy as save_vl  # the same save_pretrained of a model and its processor
 
 if TYPE_CHECKING:
@@ -79,25 +79,8 @@ TOY_VL_CHAT_TEMPLATE = (
 
 def build_vision_tokenizer(model_max_length: int = 256) -> PreTrainedTokenizerBase:
     """The toy character-level tokenizer plus the four vision tokens (ids 99..102), left padding, no BOS."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models
-    from transformers import PreTrainedTokenizerFast
-
-    backend = Tokenizer(models.BPE(vocab=toy_vocab(), merges=[], unk_token=UNK_TOKEN))
-    backend.decoder = decoders.Fuse()
-    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in VISION_TOKENS])
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        pad_token=PAD_TOKEN,
-        eos_token=EOS_TOKEN,
-        unk_token=UNK_TOKEN,
-        padding_side="left",
-        clean_up_tokenization_spaces=False,
-        model_max_length=model_max_length,
-        image_token=IMAGE_PAD,
-        video_token=VIDEO_PAD,
-        vision_start_token=VISION_START,
-        vision_end_token=VISION_END,
-    )
+    return build_toy_tokenizer(model_max_length, special_tokens=VISION_TOKENS, image_token=IMAGE_PAD,
+                               video_token=VIDEO_PAD, vision_start_token=VISION_START, vision_end_token=VISION_END)
 
 
 def build_vision_processor(tokenizer: Any = None) -> ProcessorMixin:
