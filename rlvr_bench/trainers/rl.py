@@ -19,7 +19,6 @@ coefficient (after 4), ProRL reference resets (after the step, before the checkp
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -43,13 +42,12 @@ from rlvr_bench.algorithms import resolve_algorithm as resolve
 from rlvr_bench.config import RecipeConfig
 from rlvr_bench.data.templates import is_processor
 from rlvr_bench.errors import UserError
-from rlvr_bench.trainers import rl_async, rl_methods
+from rlvr_bench.trainers import rl_async, rl_checkpoint, rl_methods
 from rlvr_bench.trainers.common import (
     ComputeMeter,
     build_optimizer,
     check_prompt_lengths,
     evaluation_callback,
-    get_rng_state,
     installed_trackers,
     load_train_prompts,
     model_config_of,
@@ -57,8 +55,6 @@ from rlvr_bench.trainers.common import (
     prepare_run_dir,
     record_provenance,
     run_stop_rule,
-    save_generation_record,
-    set_rng_state,
     set_seed,
 )
 from rlvr_bench.trainers.rl_batch import RolloutBatch, collect_rollouts, derive_seed, sequence_logprobs
@@ -435,7 +431,7 @@ class RLTrainer:
         self.callback = evaluation_callback(cfg, self.run, log_fn=lambda m, s: self.accelerator.log(m, step=s),
                                             final_step=cfg.trainer.steps)
         if self.resume_step:
-            self._load_state(self.resume_step)
+            rl_checkpoint.load_state(self, self.resume_step)
         elif self.callback is not None and cfg.evaluation.at_start:
             self._evaluate(0)
         save_every = cfg.trainer.save_every or cfg.trainer.steps
@@ -476,51 +472,12 @@ class RLTrainer:
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
             with atomic_dir(final) as tmp:  # a failed save (full disk) leaves no half-written step-N
-                self._save_into(tmp, step)
+                rl_checkpoint.save_state(self, tmp, step)
             for old in self.run.checkpoint_steps():  # keep weights of every step, resume state of the last
                 if old != step:
                     (self.run.checkpoint_dir(old) / "trainer_state.pt").unlink(missing_ok=True)
         self.accelerator.wait_for_everyone()
         return final
-
-    def _save_into(self, tmp: Path, step: int) -> None:
-        """Weights (full or LoRA adapter), tokenizer, evaluation settings and stop rule, resume state."""
-        model = self.accelerator.unwrap_model(self.model)
-        model.save_pretrained(tmp)
-        self.processing.save_pretrained(tmp)  # a vision-language model's processor files too
-        save_generation_record(self.cfg, tmp, model, self.tokenizer)
-        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                 "rng": get_rng_state(), **rl_async.checkpoint_state(self.overlap)}  # the next batch, if any
-        if self.resets.count:  # the reference is a past policy: only this (latest) resume state keeps it
-            state["reference"] = self.ref.state_dict()
-        if self.critic is not None:
-            self.accelerator.unwrap_model(self.critic).save_pretrained(tmp / "critic")
-            state["critic_optimizer"] = self.critic_opt.state_dict()
-        torch.save(state, tmp / "trainer_state.pt")
-        write_json_atomic(tmp / "rlvr_state.json", {"step": step, "data_pos": self.data_pos,
-                                                    "meter": self.meter.as_dict(), "algorithm": self.algo.as_dict(),
-                                                    "entropy_controller": self.entropy_ctl.state_dict(),
-                                                    "reference_resets": self.resets.state_dict()})
-
-    def _load_state(self, step: int) -> None:
-        d = self.run.checkpoint_dir(step)
-        info = json.loads((d / "rlvr_state.json").read_text())
-        state = torch.load(d / "trainer_state.pt", weights_only=False)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        if self.critic is not None:
-            self.critic_opt.load_state_dict(state["critic_optimizer"])
-        self.entropy_ctl.load_state_dict(info.get("entropy_controller"))  # None: a checkpoint from before
-        self.resets.load_state_dict(info.get("reference_resets"))
-        if "reference" in state:
-            self.ref.load_state_dict(state["reference"])
-        set_rng_state(state["rng"])
-        rl_async.restore(self.overlap, state, step, self.cfg.trainer.steps)
-        self.step, self.data_pos = info["step"], info["data_pos"]
-        self.meter.load(info["meter"])
-        if self.accelerator.is_main_process:  # drop log lines of steps after the checkpoint (killed run)
-            self.run.trim_metrics(step)
-        print0(f"resumed {self.run.path} from step {step}")
 
 
 def run_rl(cfg: RecipeConfig) -> Path:
